@@ -1,0 +1,311 @@
+r"""Even Taylor truncations of :math:`e^x` are positive (kexue.fm post 7919), exactly.
+
+:math:`f_n(x) = \sum_{k=0}^{n} x^k / k!`.  Every function returns a
+:class:`~twofold.model.Derivation` whose steps sympy checked when they were
+built; facts about real roots are certified by Sturm sequences
+(``Poly.count_roots``) on the integer polynomial :math:`n!\,f_n`.
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy import CRootOf, Integer, Poly, Rational, Symbol, exp, factorial, limit, oo
+
+from twofold.derivation import Proof
+from twofold.model import Derivation
+
+x = Symbol("x", real=True)
+t = Symbol("t", real=True)
+k = Symbol("k", integer=True, positive=True)
+x_star = Symbol("x^*", real=True, nonzero=True)
+
+
+def truncation(n: int, var: sympy.Expr = x) -> sympy.Expr:
+    r""":math:`f_n(\mathit{var}) = \sum_{k=0}^{n} \mathit{var}^k/k!` as an explicit polynomial."""
+    return sum((var**j / factorial(j) for j in range(n + 1)), Integer(0))
+
+
+def integer_poly(n: int) -> Poly:
+    r"""The integer polynomial :math:`n!\,f_n(x)` on which roots are certified."""
+    return Poly(sympy.expand(factorial(n) * truncation(n)), x, domain="ZZ")
+
+
+def derivative_identity(n: int) -> Derivation:
+    r"""T1: :math:`f_n' = f_{n-1}` and :math:`f_n = f_{n-1} + x^n/n!`; result: the residual :math:`f_n' - f_{n-1}`."""
+    proof = Proof()
+    proof.equal(
+        "differentiate one term",
+        sympy.Derivative(x**k / factorial(k), x),
+        x ** (k - 1) / factorial(k - 1),
+        rule="d/dx x^k/k! = k x^(k-1)/k! = x^(k-1)/(k-1)!, k >= 1",
+    )
+    proof.equal("the constant term vanishes", sympy.Derivative(Integer(1), x), Integer(0), rule="d/dx 1 = 0")
+    proof.equal(
+        f"termwise derivative of f_{n}", sympy.Derivative(truncation(n), x), truncation(n - 1), rule="reindex j = k - 1"
+    )
+    proof.equal(
+        f"f_{n} splits off its top term",
+        truncation(n),
+        truncation(n - 1) + x**n / factorial(n),
+        rule="definition of the partial sum",
+    )
+    return proof.finish(
+        result=sympy.expand(sympy.diff(truncation(n), x) - truncation(n - 1)),
+        conclusion=rf"f_{{{n}}}' = f_{{{n - 1}}},\; f_{{{n}}} = f_{{{n - 1}}} + x^{{{n}}}/{n}!",
+    )
+
+
+def critical_value(n: int) -> Derivation:
+    r"""T2: at every (complex) critical point :math:`x^*` of :math:`f_n`, :math:`f_n(x^*) = x^{*n}/n!`.
+
+    Exactly: the remainder of :math:`f_n - x^n/n!` on division by
+    :math:`f_n' = f_{n-1}` is zero, so the identity holds at every root of
+    :math:`f_{n-1}`, real or complex.  Result: that remainder.
+    """
+    proof = Proof()
+    fn, fprev = truncation(n), truncation(n - 1)
+    proof.equal("split off the top term", fn, fprev + x**n / factorial(n), rule="T1")
+    proof.equal("the derivative is the previous truncation", sympy.Derivative(fn, x), fprev, rule="T1")
+    remainder = sympy.rem(sympy.expand(fn - x**n / factorial(n)), fprev, x)
+    proof.certify(
+        "f_n - x^n/n! vanishes wherever f_n' does",
+        sympy.Function("rem")(fn - x**n / factorial(n), fprev),
+        "=",
+        Integer(0),
+        rule="polynomial division: f_n - x^n/n! = 1 * f_{n-1} + 0",
+        holds=remainder == 0,
+        check=f"sympy.rem(f_{n} - x^{n}/{n}!, f_{n - 1}) = {sympy.sstr(remainder)}",
+    )
+    return proof.finish(result=remainder, conclusion=rf"f_{{{n}}}'(x^*) = 0 \Rightarrow f_{{{n}}}(x^*) = x^{{*{n}}}/{n}!")
+
+
+def positivity(n: int) -> Derivation:
+    r"""T3: for even :math:`n`, :math:`f_n(x) > 0` for all real :math:`x`; result: the number of real roots.
+
+    The argument: :math:`f_n \to +\infty` at both ends, so a global minimum is
+    attained at a critical point :math:`x^*`; there :math:`f_n(x^*) = x^{*n}/n!`
+    (T2), :math:`x^* \ne 0` because :math:`f_{n-1}(0) = 1`, and an even power of
+    a non-zero real is positive.  The Sturm count on :math:`n!\,f_n` certifies
+    the conclusion independently of the argument.  For odd :math:`n` the first
+    step already fails (:math:`f_n \to -\infty`).
+    """
+    proof = Proof()
+    fn = truncation(n)
+    for end in (-oo, oo):
+        at_end = limit(fn, x, end)
+        proof.certify(
+            f"f_n grows without bound as x -> {end}",
+            sympy.Limit(fn, x, end),
+            "=",
+            oo,
+            rule="leading term x^n/n! with n even",
+            holds=at_end == oo,
+            check=f"sympy.limit(f_{n}, x, {end}) = {at_end}",
+        )
+    proof.equal(
+        "value at a critical point",
+        truncation(n, x_star) - truncation(n - 1, x_star),
+        x_star**n / factorial(n),
+        rule="T2 with f_{n-1}(x*) = 0",
+    )
+    proof.certify(
+        "the critical point is not 0",
+        truncation(n - 1).subs(x, 0),
+        "=",
+        Integer(1),
+        rule="f_{n-1}(0) = 1 != 0",
+        holds=truncation(n - 1).subs(x, 0) == 1,
+        check=f"f_{n - 1}(0) = {truncation(n - 1).subs(x, 0)}",
+    )
+    proof.compare("even power of a non-zero real", x_star**n / factorial(n), ">", Integer(0), rule="n even, x* != 0")
+    real_roots = integer_poly(n).count_roots()
+    proof.certify(
+        "no real root (certificate)",
+        sympy.Function("N_real")(factorial(n) * fn),
+        "=",
+        Integer(0),
+        rule="Sturm sequence",
+        holds=real_roots == 0,
+        check=f"Poly({n}! f_{n}).count_roots() = {real_roots}",
+    )
+    return proof.finish(result=Integer(real_roots), conclusion=rf"f_{{{n}}}(x) > 0 \;\forall x \in \mathbb{{R}}")
+
+
+def critical_structure(n: int) -> Derivation:
+    r"""T4: even :math:`n` — one simple real critical point, a strict global minimum;
+    odd :math:`n` — strictly increasing, exactly one simple real root, negative.
+
+    Result: the number of real critical points (even n) or real roots (odd n), i.e. 1.
+    """
+    proof = Proof()
+    fn, fprev, fprev2 = integer_poly(n), integer_poly(n - 1), integer_poly(n - 2)
+    if n % 2 == 0:
+        counted = fprev.count_roots()
+        proof.certify(
+            "f_n' = f_{n-1} has exactly one real root",
+            sympy.Function("N_real")(fprev.as_expr()),
+            "=",
+            Integer(1),
+            rule="Sturm sequence on (n-1)! f_{n-1}",
+            holds=counted == 1,
+            check=f"Poly({n - 1}! f_{n - 1}).count_roots() = {counted}",
+        )
+        second = fprev2.count_roots()
+        proof.certify(
+            "f_n'' = f_{n-2} > 0, so f_n is strictly convex",
+            sympy.Function("N_real")(fprev2.as_expr()),
+            "=",
+            Integer(0),
+            rule="T3 for the even n-2; f_{n-2}(0) = 1 > 0",
+            holds=second == 0,
+            check=f"Poly({n - 2}! f_{n - 2}).count_roots() = {second}",
+        )
+        return proof.finish(result=Integer(counted), conclusion=rf"f_{{{n}}} \text{{ has a unique global minimiser}}")
+    derivative_roots = fprev.count_roots()
+    proof.certify(
+        "f_n' = f_{n-1} > 0, so f_n is strictly increasing",
+        sympy.Function("N_real")(fprev.as_expr()),
+        "=",
+        Integer(0),
+        rule="T3 for the even n-1; f_{n-1}(0) = 1 > 0",
+        holds=derivative_roots == 0,
+        check=f"Poly({n - 1}! f_{n - 1}).count_roots() = {derivative_roots}",
+    )
+    counted = fn.count_roots()
+    proof.certify(
+        "exactly one real root",
+        sympy.Function("N_real")(fn.as_expr()),
+        "=",
+        Integer(1),
+        rule="odd degree and strictly increasing",
+        holds=counted == 1,
+        check=f"Poly({n}! f_{n}).count_roots() = {counted}",
+    )
+    nonnegative = fn.count_roots(0, None)
+    proof.certify(
+        "the root is negative",
+        sympy.Function("N_real")(fn.as_expr(), sympy.Interval(0, oo)),
+        "=",
+        Integer(0),
+        rule="all coefficients positive",
+        holds=nonnegative == 0,
+        check=f"Poly({n}! f_{n}).count_roots(0, oo) = {nonnegative}",
+    )
+    simple = sympy.gcd(fn, fprev) == 1
+    proof.certify(
+        "the root is simple",
+        sympy.Function("gcd")(fn.as_expr(), fprev.as_expr()),
+        "=",
+        Integer(1),
+        rule="f_n and f_n' share no root",
+        holds=simple,
+        check=f"sympy.gcd({n}! f_{n}, {n - 1}! f_{n - 1}) = 1",
+    )
+    return proof.finish(result=Integer(counted), conclusion=rf"f_{{{n}}} \text{{ is increasing with one simple negative root}}")
+
+
+def minimum(n: int, digits: int = 30) -> Derivation:
+    r"""T5: the minimiser :math:`x^*_n` (the real root of :math:`f_{n-1}`) and :math:`f_n(x^*_n) = x^{*n}_n/n!`.
+
+    Result: ``Tuple(x_star, f_min)`` with ``x_star`` a ``CRootOf`` (exact) and
+    ``f_min`` its exact image; the step records a certified isolating interval
+    of width :math:`\le 10^{-\mathrm{digits}}`.
+    """
+    proof = Proof()
+    fprev = integer_poly(n - 1)
+    (low, high), multiplicity = fprev.intervals(eps=Rational(1, 10**digits))[0]
+    proof.certify(
+        "isolating interval of the minimiser",
+        CRootOf(fprev, 0),
+        ":",
+        sympy.Interval(low, high),
+        rule="real-root isolation (continued fractions), refined",
+        holds=len(fprev.intervals()) == 1 and multiplicity == 1 and high - low <= Rational(1, 10**digits),
+        check=f"Poly({n - 1}! f_{n - 1}).intervals(eps=1e-{digits}): one simple root, width {sympy.N(high - low, 3)}",
+    )
+    root = CRootOf(fprev, 0)
+    value = proof.equal(
+        "value at the minimiser",
+        truncation(n, root) - truncation(n - 1, root),
+        root**n / factorial(n),
+        rule="T2",
+    )
+    return proof.finish(result=sympy.Tuple(root, value), conclusion=rf"\min f_{{{n}}} = f_{{{n}}}(x^*_{{{n}}}) = x^{{*{n}}}_{{{n}}}/{n}!")
+
+
+def softmax_not_shift_invariant(n: int, shift: Rational) -> Derivation:
+    r"""T6: Taylor-softmax :math:`p_i = f_n(x_i)/\sum_j f_n(x_j)` sums to 1, is positive for even n,
+    and is not shift-invariant: at :math:`x = (0, 1)` adding ``shift`` changes :math:`p_1`.
+
+    Result: the exact change :math:`\Delta = p_1(x + c) - p_1(x)`, a non-zero rational.
+    """
+    proof = Proof()
+    x1, x2, x3 = sympy.symbols("x_1 x_2 x_3", real=True)
+    terms = [truncation(n, v) for v in (x1, x2, x3)]
+    proof.equal("probabilities sum to one", sum(term / sum(terms) for term in terms), Integer(1), rule="common denominator")
+    roots = integer_poly(n).count_roots()
+    proof.certify(
+        "every probability is positive",
+        sympy.Function("N_real")(factorial(n) * truncation(n)),
+        "=",
+        Integer(0),
+        rule="T3 (n even): numerators and denominator positive",
+        holds=roots == 0,
+        check=f"Poly({n}! f_{n}).count_roots() = {roots}",
+    )
+
+    def first_probability(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+        return truncation(n, a) / (truncation(n, a) + truncation(n, b))
+
+    before = first_probability(Integer(0), Integer(1))
+    after = first_probability(shift, 1 + shift)
+    delta = sympy.nsimplify(after - before)
+    proof.certify(
+        "shifting both logits changes p_1",
+        sympy.Symbol(r"p_1(x + c) - p_1(x)"),
+        "=",
+        delta,
+        rule=f"exact rational evaluation at x = (0, 1), c = {shift}",
+        holds=delta != 0,
+        check=f"{sympy.sstr(after)} - {sympy.sstr(before)} = {sympy.sstr(delta)} != 0",
+    )
+    return proof.finish(result=delta, conclusion=r"\mathrm{TS}_n(x + c) \ne \mathrm{TS}_n(x)\text{ in general}")
+
+
+def softmax_limit_bound(n: int, a: Rational) -> Derivation:
+    r"""T6: Taylor-softmax tends to softmax; for logits in :math:`[-a, a]^K`,
+
+    .. math:: \|\mathrm{TS}_n(x) - \mathrm{softmax}(x)\|_1 \le \frac{2\varepsilon_n}{1-\varepsilon_n},\qquad
+              \varepsilon_n = \frac{a^{n+1}}{(n+1)!}\,e^{a} \to 0.
+
+    From the integral remainder :math:`e^x - f_n(x) = \int_0^x \frac{(x-t)^n}{n!} e^t\,dt`,
+    whose size is at most :math:`\varepsilon_n e^x` for :math:`|x| \le a`; with
+    :math:`f_n(x_i) = e^{x_i}(1+\delta_i)`, :math:`|\delta_i| \le \varepsilon_n`, normalising costs at most
+    :math:`2\varepsilon_n/(1-\varepsilon_n)` in :math:`\ell_1`.  Result: the bound (exact).
+    """
+    proof = Proof()
+    proof.equal(
+        "integral form of the remainder",
+        sympy.Integral((x - t) ** n / factorial(n) * exp(t), (t, 0, x)),
+        exp(x) - truncation(n),
+        rule="Taylor's theorem, checked by integrating",
+    )
+    s = Symbol("s", positive=True)
+    proof.equal(
+        "size of the remainder: bound e^t by e^{max(x,0)}, integrate the rest",
+        sympy.Integral((s - t) ** n / factorial(n), (t, 0, s)),
+        s ** (n + 1) / factorial(n + 1),
+        rule="|e^x - f_n(x)| <= e^{max(x,0)} |x|^{n+1}/(n+1)!, s = |x|; relative to e^x: <= e^{|x|} |x|^{n+1}/(n+1)!",
+    )
+    eps = a ** (n + 1) / factorial(n + 1) * exp(a)
+    proof.certify(
+        "eps_n < 1 so normalising is safe",
+        eps,
+        "<",
+        Integer(1),
+        rule="exact comparison",
+        holds=bool(eps < 1),
+        check=f"eps_{n} = {sympy.N(eps, 6)} < 1",
+    )
+    bound = 2 * eps / (1 - eps)
+    return proof.finish(result=bound, conclusion=r"\|\mathrm{TS}_n - \mathrm{softmax}\|_1 \le 2\varepsilon_n/(1-\varepsilon_n)")

@@ -1,0 +1,51 @@
+"""twofold: verify machine-learning theory twice, exactly and numerically, and cross-check.
+
+>>> import twofold
+>>> verdict = twofold.get_claim("taylor.even_positive").verify(seed=0, n=6)
+>>> verdict.passed
+True
+
+Attributes load lazily (PEP 562), so ``numerics`` can import
+:mod:`twofold.errors` without pulling in sympy through the core.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Estimate": "numerics.estimate",
+    "Claim": "twofold.model",
+    "Comparison": "twofold.model",
+    "Derivation": "twofold.model",
+    "Family": "twofold.model",
+    "Hypothesis": "twofold.model",
+    "Parameter": "twofold.model",
+    "Step": "twofold.model",
+    "Verdict": "twofold.model",
+    "TwofoldError": "twofold.errors",
+    "InputError": "twofold.errors",
+    "UnknownClaimError": "twofold.errors",
+    "ParameterError": "twofold.errors",
+    "HypothesisError": "twofold.errors",
+    "ParseError": "twofold.errors",
+    "DerivationError": "twofold.errors",
+    "NumericError": "twofold.errors",
+    "all_claims": "twofold.registry",
+    "families": "twofold.registry",
+    "get_claim": "twofold.registry",
+    "select": "twofold.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'twofold' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,1 @@
+"""One module per claim family; each defines ``FAMILY`` pairing ``theorems`` with ``numerics``."""

@@ -1,0 +1,159 @@
+"""The ``twofold`` command: list, verify, explain, sheet, check.
+
+Errors of the user's making become one line on stderr and exit code 2; a
+failed claim exits 1; nothing prints a traceback unless ``TWOFOLD_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from twofold import registry
+from twofold.errors import ParameterError, TwofoldError
+from twofold.model import PROFILES, Claim, Verdict
+
+EXIT_FAILED = 1
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("n=4", "m=256")`` → ``{"n": "4", "m": "256"}``; values are validated by the claim."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier() or not value.strip():
+            raise ParameterError(f"--param expects NAME=VALUE, got {pair[:60]!r}")
+        if name in params:
+            raise ParameterError(f"--param {name} given twice")
+        params[name] = value.strip()
+    return params
+
+
+def _verify_all(claims: tuple[Claim, ...], seed: int, profile: str, console: Console) -> list[Verdict]:
+    verdicts = []
+    with console.status("verifying") as status:
+        for claim in claims:
+            status.update(f"verifying {claim.id}")
+            verdicts.append(claim.verify(seed=seed, profile=profile))
+    return verdicts
+
+
+PROFILE = click.option("--profile", type=click.Choice(PROFILES), default="quick", show_default=True)
+SEED = click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="seed of every random estimator")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Verify machine-learning theory twice: exact sympy derivations and independent numerics, cross-checked."""
+
+
+@cli.command("list")
+@click.argument("tokens", nargs=-1)
+def list_claims(tokens: tuple[str, ...]) -> None:
+    """List claims (all, or those of the given families/ids)."""
+    from twofold.report import claims_table
+
+    Console().print(claims_table(registry.select(tokens)))
+
+
+@cli.command()
+@click.argument("tokens", nargs=-1)
+@PROFILE
+@SEED
+@click.option("--json", "as_json", is_flag=True, help="print one JSON record per claim instead of a table")
+def verify(tokens: tuple[str, ...], profile: str, seed: int, as_json: bool) -> None:
+    """Cross-check claims (ids or family names; default: all). Exit 1 if any fails."""
+    from twofold.report import verdict_table
+
+    claims = registry.select(tokens)
+    console = Console(stderr=as_json)
+    verdicts = _verify_all(claims, seed, profile, console)
+    if as_json:
+        click.echo(json.dumps([v.to_dict() for v in verdicts], indent=2))
+    else:
+        console.print(verdict_table(verdicts))
+        failed = sum(not v.passed for v in verdicts)
+        console.print(f"{len(verdicts) - failed} passed, {failed} failed ({profile} profile, seed {seed})")
+    if any(not v.passed for v in verdicts):
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("claim_id")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="override a parameter (repeatable)")
+@click.option("--drop", "dropped", multiple=True, metavar="HYPOTHESIS", help="drop a hypothesis and show what breaks")
+@PROFILE
+@SEED
+def explain(claim_id: str, params: tuple[str, ...], dropped: tuple[str, ...], profile: str, seed: int) -> None:
+    """Show the derivation step by step, the numeric evidence and the verdict.
+
+    With --drop, the claim runs at the hypothesis's witness (parameters that
+    violate it, overridable with --param) to show the counterexample.
+    """
+    from twofold.report import print_explanation
+
+    claim = registry.get_claim(claim_id)
+    overrides: dict[str, Any] = {}
+    for name in dropped:
+        overrides.update(claim.hypothesis(name).witness)
+    overrides.update(parse_params(params))
+    verdict = claim.verify(seed=seed, profile=profile, drop=dropped, **overrides)
+    print_explanation(Console(), claim, verdict)
+    if dropped and not verdict.passed:
+        Console().print(f"without {', '.join(repr(d) for d in dropped)} the claim fails, as it should.", style="bold")
+    if not verdict.passed and not dropped:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("tokens", nargs=-1, required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="out.pdf or out.tex")
+@PROFILE
+@SEED
+def sheet(tokens: tuple[str, ...], output: Path, profile: str, seed: int) -> None:
+    """Write a LaTeX proof sheet (compiled to PDF with latexmk when the name ends in .pdf)."""
+    from twofold.sheet import write_sheet
+
+    claims = registry.select(tokens)
+    console = Console(stderr=True)
+    verdicts = _verify_all(claims, seed, profile, console)
+    result = write_sheet(list(zip(claims, verdicts, strict=True)), output)
+    console.print(result.message)
+    if any(not v.passed for v in verdicts):
+        sys.exit(EXIT_FAILED)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the click group; turn twofold's errors into one-line messages."""
+    try:
+        cli.main(args=argv, prog_name="twofold", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_INPUT)
+    except click.exceptions.Abort:
+        click.echo("twofold: aborted", err=True)
+        sys.exit(130)
+    except TwofoldError as exc:
+        click.echo(f"twofold: error: {_one_line(str(exc))}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if os.environ.get("TWOFOLD_DEBUG") == "1":
+            raise
+        click.echo(f"twofold: internal error: {type(exc).__name__}: {_one_line(str(exc))} (TWOFOLD_DEBUG=1 shows the traceback)", err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + " ..."

@@ -1,0 +1,89 @@
+"""Building derivations out of steps that sympy checks as they are written.
+
+A :class:`Proof` collects :class:`~twofold.model.Step` records.  Every method
+verifies its step before recording it and raises
+:class:`~twofold.errors.DerivationError` otherwise, so a finished
+:class:`~twofold.model.Derivation` contains only checked steps::
+
+    proof = Proof()
+    proof.equal("differentiate termwise", sympy.diff(f5, x), f4, rule="d/dx x^k/k! = x^(k-1)/(k-1)!")
+    proof.positive("even power over a factorial", x**4 / 24, rule="x^n >= 0 for n even", given=...)
+    derivation = proof.finish(result=sympy.Integer(0), conclusion="f_4 has no real root")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sympy
+
+from twofold.errors import DerivationError
+from twofold.model import Derivation, Step
+
+_SIMPLIFIERS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("expand", sympy.expand),
+    ("cancel", sympy.cancel),
+    ("simplify", sympy.simplify),
+)
+
+
+def is_zero(expr: Any) -> str | None:
+    """Name of the first simplifier that reduces ``expr`` (scalar or matrix) to exactly 0, else ``None``."""
+    for name, simplifier in _SIMPLIFIERS:
+        if isinstance(expr, sympy.MatrixBase):
+            if expr.applyfunc(simplifier).is_zero_matrix:
+                return name
+        elif simplifier(expr) == 0:
+            return name
+    return None
+
+
+class Proof:
+    """Accumulates checked steps; ``finish`` returns the :class:`Derivation`."""
+
+    def __init__(self) -> None:
+        self._steps: list[Step] = []
+
+    def equal(self, description: str, lhs: Any, rhs: Any, rule: str) -> Any:
+        """Record ``lhs = rhs`` after checking that ``lhs - rhs`` simplifies to 0; returns ``rhs``.
+
+        Unevaluated operators (``Derivative``, ``Integral``, ``Sum``, ``Limit``)
+        may appear on either side for display; the check evaluates them (``doit``).
+        """
+        how = is_zero((lhs - rhs).doit())
+        if how is None:
+            self._refuse(description, f"{sympy.sstr(lhs)} - ({sympy.sstr(rhs)}) does not simplify to 0")
+        self._steps.append(Step(description, lhs, "=", rhs, rule, f"{how}(lhs - rhs) = 0"))
+        return rhs
+
+    def compare(self, description: str, lhs: Any, relation: str, rhs: Any, rule: str) -> None:
+        """Record ``lhs relation rhs`` (one of ``< <= > >=``), decided by sympy's assumptions on ``lhs - rhs``.
+
+        sympy must answer *True*; *False* or *undecided* both refuse the step,
+        with the reason, so a dropped hypothesis (an odd exponent, a negative
+        variance) surfaces here.
+        """
+        difference = sympy.simplify(lhs - rhs)
+        query = {"<": "is_negative", "<=": "is_nonpositive", ">": "is_positive", ">=": "is_nonnegative"}[relation]
+        answer = getattr(difference, query)
+        if answer is not True:
+            said = "false" if answer is False else "not decidable from the assumptions"
+            self._refuse(description, f"{sympy.sstr(lhs)} {relation} {sympy.sstr(rhs)} is {said}")
+        self._steps.append(Step(description, lhs, relation, rhs, rule, f"sympy: ({sympy.sstr(difference)}).{query}"))
+
+    def certify(self, description: str, lhs: Any, relation: str, rhs: Any, rule: str, *, holds: bool, check: str) -> None:
+        """Record a fact established by an exact sympy computation (root counts, ranks, gcds).
+
+        ``holds`` is the outcome of that computation and ``check`` names it,
+        e.g. ``"Poly(n!*f_n).count_roots() = 0 (Sturm)"``; a false outcome refuses the step.
+        """
+        if not holds:
+            self._refuse(description, f"{check} contradicts {sympy.sstr(lhs)} {relation} {sympy.sstr(rhs)}")
+        self._steps.append(Step(description, lhs, relation, rhs, rule, check))
+
+    def _refuse(self, description: str, reason: str) -> None:
+        raise DerivationError(description, reason, completed=tuple(self._steps))
+
+    def finish(self, result: Any, conclusion: str) -> Derivation:
+        return Derivation(steps=tuple(self._steps), result=result, conclusion=conclusion)

@@ -1,0 +1,73 @@
+"""The one place that knows every claim.
+
+Families are the modules of :mod:`twofold.claims` (each exposes ``FAMILY``, a
+:class:`~twofold.model.Family`) plus any object registered under the
+entry-point group ``twofold.claims`` by a third-party distribution.  Adding a
+family is adding a module there; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+from functools import cache
+from importlib.metadata import entry_points
+
+from twofold import claims as _claims_package
+from twofold.errors import UnknownClaimError
+from twofold.model import Claim, Family
+
+ENTRY_POINT_GROUP = "twofold.claims"
+
+
+@cache
+def families() -> tuple[Family, ...]:
+    """Every family, in the order of CLAIMS.md (built-in first, then entry points by name)."""
+    found = [
+        importlib.import_module(f"{_claims_package.__name__}.{info.name}").FAMILY
+        for info in pkgutil.iter_modules(_claims_package.__path__)
+        if not info.name.startswith("_")
+    ]
+    found.sort(key=lambda family: family.number)
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
+        family = point.load()
+        if not isinstance(family, Family):
+            raise TypeError(f"entry point {point.name!r} of group {ENTRY_POINT_GROUP} is not a twofold Family")
+        found.append(family)
+    names = [family.name for family in found]
+    duplicated = {name for name in names if names.count(name) > 1}
+    if duplicated:
+        raise ValueError(f"families registered twice: {sorted(duplicated)}")
+    return tuple(found)
+
+
+def all_claims() -> tuple[Claim, ...]:
+    return tuple(claim for family in families() for claim in family.claims)
+
+
+def get_claim(claim_id: str) -> Claim:
+    """The claim with this id (``family.name``); unknown ids get close matches in the message."""
+    for claim in all_claims():
+        if claim.id == claim_id:
+            return claim
+    raise UnknownClaimError(_unknown(claim_id))
+
+
+def select(tokens: tuple[str, ...] | list[str]) -> tuple[Claim, ...]:
+    """Claims named by ids or family names, in registry order; no tokens means every claim."""
+    if not tokens:
+        return all_claims()
+    by_family = {family.name: family.claims for family in families()}
+    chosen: list[Claim] = []
+    for token in tokens:
+        picked = by_family[token] if token in by_family else (get_claim(token),)
+        chosen.extend(claim for claim in picked if claim not in chosen)
+    return tuple(chosen)
+
+
+def _unknown(token: str) -> str:
+    names = [family.name for family in families()] + [claim.id for claim in all_claims()]
+    close = difflib.get_close_matches(token, names, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; run 'twofold list' to see all claims"
+    return f"unknown claim or family '{token[:80]}'{hint}"
