@@ -88,7 +88,8 @@ def _mp_coefficients(n: int, ctx) -> list:
 
 def certified_signs(coeffs: np.ndarray, points: np.ndarray, n: int, derivative: bool = False) -> tuple[np.ndarray, int]:
     """Signs of the polynomial at ``points``: float64 where Horner's bound certifies them,
-    ``mpmath.iv`` interval evaluation at the others.  Returns (signs, number re-evaluated)."""
+    ``mpmath.iv`` interval evaluation at the others (0 only for an exact zero, NaN if undecided).
+    Returns (signs, number re-evaluated)."""
     values = horner(coeffs, points)
     trusted = np.abs(values) > horner_error_bound(coeffs, points)
     signs = np.sign(values)
@@ -100,24 +101,40 @@ def certified_signs(coeffs: np.ndarray, points: np.ndarray, n: int, derivative: 
                 exact = [j * c for j, c in enumerate(exact)][1:]
             for i in suspicious:
                 enclosure = _mp_horner(exact, mpmath.iv.mpf(float(points[i])))
-                signs[i] = 1.0 if enclosure.a > 0 else (-1.0 if enclosure.b < 0 else 0.0)
+                signs[i] = 1.0 if enclosure.a > 0 else -1.0 if enclosure.b < 0 else 0.0 if enclosure.a == enclosure.b else np.nan
     return signs, int(suspicious.size)
 
 
 def sign_change_roots(n: int, derivative: bool = False) -> tuple[list[float], int]:
-    """Real roots of :math:`f_n` (or of its derivative) located by sign changes on a grid over
-    the Fujiwara disc, refined by ``scipy.optimize.brentq``.  Returns (roots, points re-evaluated in mpmath)."""
+    """Real roots of :math:`f_n` (or of its derivative): exact zeros at grid points plus sign
+    changes on a grid over the Fujiwara disc, refined by ``scipy.optimize.brentq``.  Returns (roots, points re-evaluated in mpmath)."""
     coeffs = coefficients(n)
     if derivative:
         coeffs = derivative_coefficients(coeffs)
     radius = root_radius(n)
     grid = np.linspace(-radius, radius, GRID_POINTS)
     signs, reevaluated = certified_signs(coeffs, grid, n, derivative)
-    if np.any(signs == 0):
-        raise NumericError(f"interval arithmetic could not fix the sign at x = {grid[signs == 0][0]!r}")
-    changes = np.flatnonzero(signs[:-1] != signs[1:])
-    roots = [optimize.brentq(lambda v: float(horner(coeffs, np.array(v))), grid[i], grid[i + 1]) for i in changes]
-    return roots, reevaluated
+    if np.any(np.isnan(signs)):
+        raise NumericError(f"interval arithmetic could not fix the sign at x = {grid[np.isnan(signs)][0]!r}")
+    exact_zeros = [float(v) for v in grid[signs == 0]]
+    changes = np.flatnonzero(signs[:-1] * signs[1:] < 0)
+    bracketed = [_bracketed_root(coeffs, n, derivative, grid[i], grid[i + 1]) for i in changes]
+    return sorted(exact_zeros + bracketed), reevaluated
+
+
+def _bracketed_root(coeffs: np.ndarray, n: int, derivative: bool, low: float, high: float) -> float:
+    """The root in a certified sign-change bracket: ``brentq`` in float64 when float64 sees the
+    sign change, else ``mpmath.findroot`` (Anderson–Björck) at ``30 + n`` digits."""
+    def value(v: float) -> float:
+        return float(horner(coeffs, np.array(v)))
+
+    if value(low) * value(high) < 0:
+        return optimize.brentq(value, low, high, xtol=1e-15)
+    with mpmath.workdps(30 + n):
+        exact = _mp_coefficients(n, mpmath.mp)
+        if derivative:
+            exact = [j * c for j, c in enumerate(exact)][1:]
+        return float(mpmath.findroot(lambda v: _mp_horner(exact, v), (mpmath.mpf(low), mpmath.mpf(high)), solver="anderson"))
 
 
 def complex_step_residual(n: int, points: int, seed: int, spread: float = 6.0) -> Estimate:
@@ -210,7 +227,7 @@ def _outward(interval) -> tuple[float, float]:
 def minimum_enclosure(n: int, dps: int = 30) -> Estimate:
     r"""T5: the minimum of :math:`f_n` (n even) with a rigorous enclosure.
 
-    1. certified signs of :math:`f_n'` on the grid bracket its (single) zero;
+    1. certified signs of :math:`f_n'` on the grid locate its (single) zero;
     2. ``mpmath.findroot`` (Anderson–Björck on that bracket) refines it;
     3. interval arithmetic (``mpmath.iv``) shows :math:`f_n'` changes sign across
        :math:`[r-\delta, r+\delta]`, :math:`\delta = 10^{-\mathrm{dps}}`, and encloses :math:`f_n` there.
@@ -221,13 +238,11 @@ def minimum_enclosure(n: int, dps: int = 30) -> Estimate:
     ``scipy.optimize.minimize_scalar``'s minimiser and Horner's value there.
     """
     coeffs = coefficients(n)
-    radius = root_radius(n)
-    grid = np.linspace(-radius, radius, GRID_POINTS)
-    signs, _ = certified_signs(derivative_coefficients(coeffs), grid, n, derivative=True)
-    changes = np.flatnonzero(signs[:-1] != signs[1:])
-    if changes.size != 1:
-        raise NumericError(f"f_{n}' changes sign {changes.size} times on the grid; expected one minimiser")
-    bracket = (grid[changes[0]], grid[changes[0] + 1])
+    critical, _ = sign_change_roots(n, derivative=True)
+    if len(critical) != 1:
+        raise NumericError(f"f_{n}' has {len(critical)} real zeros on the grid; expected one minimiser")
+    spacing = 2 * root_radius(n) / (GRID_POINTS - 1)
+    bracket = (critical[0] - spacing, critical[0] + spacing)
     work = dps + n
     with mpmath.workdps(work):
         deriv = [j * c for j, c in enumerate(_mp_coefficients(n, mpmath.mp))][1:]

@@ -138,8 +138,9 @@ def critical_structure(n: int) -> Derivation:
     Result: the number of real critical points (even n) or real roots (odd n), i.e. 1.
     """
     proof = Proof()
-    fn, fprev, fprev2 = integer_poly(n), integer_poly(n - 1), integer_poly(n - 2)
+    fn, fprev = integer_poly(n), integer_poly(n - 1)
     if n % 2 == 0:
+        fprev2 = integer_poly(n - 2)
         counted = fprev.count_roots()
         proof.certify(
             "f_n' = f_{n-1} has exactly one real root",
@@ -213,6 +214,16 @@ def minimum(n: int, digits: int = 30) -> Derivation:
     """
     proof = Proof()
     fprev = integer_poly(n - 1)
+    critical_points = fprev.count_roots()
+    proof.certify(
+        "f_n' = f_{n-1} has exactly one real root",
+        sympy.Function("N_real")(fprev.as_expr()),
+        "=",
+        Integer(1),
+        rule="T4 (n even)",
+        holds=critical_points == 1,
+        check=f"Poly({n - 1}! f_{n - 1}).count_roots() = {critical_points}",
+    )
     (low, high), multiplicity = fprev.intervals(eps=Rational(1, 10**digits))[0]
     proof.certify(
         "isolating interval of the minimiser",
@@ -220,7 +231,7 @@ def minimum(n: int, digits: int = 30) -> Derivation:
         ":",
         sympy.Interval(low, high),
         rule="real-root isolation (continued fractions), refined",
-        holds=len(fprev.intervals()) == 1 and multiplicity == 1 and high - low <= Rational(1, 10**digits),
+        holds=multiplicity == 1 and high - low <= Rational(1, 10**digits),
         check=f"Poly({n - 1}! f_{n - 1}).intervals(eps=1e-{digits}): one simple root, width {sympy.N(high - low, 3)}",
     )
     root = CRootOf(fprev, 0)
@@ -282,6 +293,7 @@ def softmax_limit_bound(n: int, a: Rational) -> Derivation:
     whose size is at most :math:`\varepsilon_n e^x` for :math:`|x| \le a`; with
     :math:`f_n(x_i) = e^{x_i}(1+\delta_i)`, :math:`|\delta_i| \le \varepsilon_n`, normalising costs at most
     :math:`2\varepsilon_n/(1-\varepsilon_n)` in :math:`\ell_1`.  Result: the bound (exact).
+    Parity is not needed here: :math:`\varepsilon_n < 1` already forces :math:`f_n > 0` on :math:`[-a, a]`.
     """
     proof = Proof()
     proof.equal(

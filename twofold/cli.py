@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"twofold: error: {_one_line(exc.format_message())} (see 'twofold --help')", err=True)
         sys.exit(EXIT_INPUT)
     except click.exceptions.Abort:
         click.echo("twofold: aborted", err=True)

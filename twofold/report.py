@@ -15,7 +15,8 @@ from twofold.model import Claim, Derivation, Verdict
 
 def claims_table(claims: Iterable[Claim]) -> Table:
     table = Table(title="twofold claims", show_lines=False)
-    for column in ("id", "title", "parameters (quick)", "hypotheses"):
+    table.add_column("id", no_wrap=True)
+    for column in ("title", "parameters (quick)", "hypotheses"):
         table.add_column(column, overflow="fold")
     for claim in claims:
         params = ", ".join(f"{p.name}={p.quick}" for p in claim.parameters)
@@ -26,8 +27,8 @@ def claims_table(claims: Iterable[Claim]) -> Table:
 
 def verdict_table(verdicts: Iterable[Verdict]) -> Table:
     table = Table(title="twofold verify", show_lines=False)
+    table.add_column("claim", no_wrap=True)
     for column, justify in (
-        ("claim", "left"),
         ("result", "center"),
         ("how decided", "left"),
         ("statistic / threshold", "right"),

@@ -122,7 +122,7 @@ FAMILY = Family(
                 r"n \text{ even: } \exists!\, x^*_n,\ f_{n-1}(x^*_n) = 0,\ \text{global minimiser};\quad "
                 r"n \text{ odd: } f_n' > 0,\ \text{one simple root } < 0"
             ),
-            parameters=(_order(9, 41),),
+            parameters=(_order(9, 41, low=1),),
             derive=lambda p: exact.critical_structure(p["n"]),
             estimate=lambda p, seed: numeric.critical_point_count(p["n"]),
             compare=lambda d, e, p: crosscheck.same_count(d.result, e),
@@ -178,7 +178,6 @@ FAMILY = Family(
                 Parameter("samples", int, quick=20_000, full=200_000, low=1, high=10**7),
             ),
             hypotheses=(
-                EVEN,
                 Hypothesis(
                     "eps_n < 1",
                     lambda p: p["a"] ** (p["n"] + 1) * math.exp(p["a"]) < math.factorial(p["n"] + 1),

@@ -1,0 +1,83 @@
+"""The command line: tables, JSON, explain, exit codes, one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from twofold.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+def test_list_shows_every_family(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "taylor.even_positive" in out
+
+
+def test_verify_family_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", "taylor")
+    assert code == 0
+    assert "7 passed, 0 failed" in out
+
+
+def test_verify_json_has_one_record_per_claim(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", "taylor", "--json", "--seed", "3")
+    records = json.loads(out)
+    assert code == 0 and len(records) == 7
+    assert {r["claim"] for r in records} >= {"taylor.even_positive", "taylor.minimum_table"}
+    assert all(r["passed"] and r["method"] and r["threshold"] is not None for r in records)
+
+
+def test_explain_shows_steps_then_evidence(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "explain", "taylor.minimum_table", "--param", "n=6")
+    assert code == 0
+    assert out.index("exact derivation") < out.index("numeric evidence") < out.index("PASS")
+    assert "isolating interval" in out
+
+
+def test_explain_drop_shows_the_counterexample(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "explain", "taylor.even_positive", "--drop", "n even")
+    assert code == 0
+    assert "-2.18060712" in out and "FAIL" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("verify", "no_such_claim"), "unknown claim or family 'no_such_claim'"),
+        (("explain", "taylor.even_positive", "--param", "n=5"), "hypothesis 'n even' violated"),
+        (("explain", "taylor.even_positive", "--param", "n=abc"), "parameter n must be int"),
+        (("explain", "taylor.even_positive", "--param", "n"), "--param expects NAME=VALUE"),
+        (("explain", "taylor.even_positive", "--param", "m=3"), "has no parameter 'm'"),
+        (("explain", "taylor.even_positive", "--param", "n=100000"), "above its upper bound"),
+        (("explain", "taylor.even_positive", "--drop", "nonsense"), "has no hypothesis 'nonsense'"),
+        (("verify", "--profile", "slow"), "Invalid value for '--profile'"),
+        (("sheet", "taylor", "-o", "sheet.docx"), "must end in .pdf or .tex"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_code_2(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 3
+
+
+def test_module_entry_point_and_exit_code_in_a_real_process() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "twofold", "explain", "taylor.even_positive", "--param", "n=7"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("twofold: error:") and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

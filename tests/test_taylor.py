@@ -1,0 +1,110 @@
+"""taylor family: reference values (CLAIMS.md T5), certificates, properties, counterexamples."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+from hypothesis import given
+from hypothesis import strategies as st
+
+import twofold
+from numerics import taylor as numeric
+from theorems import taylor as exact
+
+# CLAIMS.md T5: n -> (x*_n, f_n(x*_n)), 12 significant digits.
+MINIMUM_TABLE = {
+    2: (-1.0, 0.5),
+    4: (-1.59607163798, 0.270394765205),
+    6: (-2.18060712404, 0.149324841731),
+    8: (-2.75900270996, 0.0832715201641),
+    10: (-3.33355148527, 0.0466991135903),
+    20: (-6.17753407829, 0.00269264054095),
+}
+TEN_DIGITS = 5e-11  # relative: the table's 12 digits agree with ours to >= 10 significant digits
+
+
+@pytest.mark.parametrize("n", sorted(MINIMUM_TABLE))
+def test_minimum_table_exact(n: int) -> None:
+    root, value = exact.minimum(n).result
+    x_ref, f_ref = MINIMUM_TABLE[n]
+    assert float(sympy.N(root, 20)) == pytest.approx(x_ref, rel=TEN_DIGITS)
+    assert float(sympy.N(value, 20)) == pytest.approx(f_ref, rel=TEN_DIGITS)
+
+
+@pytest.mark.parametrize("n", sorted(MINIMUM_TABLE))
+def test_minimum_table_numeric(n: int) -> None:
+    estimate = numeric.minimum_enclosure(n)
+    x_ref, f_ref = MINIMUM_TABLE[n]
+    low, high = estimate.interval
+    assert high - low <= 1e-15 * high
+    assert estimate.value == pytest.approx(f_ref, rel=TEN_DIGITS)
+    assert sum(estimate.details["argmin_interval"]) / 2 == pytest.approx(x_ref, rel=TEN_DIGITS)
+
+
+@pytest.mark.parametrize("n", range(2, 42, 2))
+def test_even_truncations_have_no_real_root(n: int) -> None:
+    assert exact.positivity(n).result == 0
+    assert numeric.sign_change_roots(n)[0] == []
+
+
+@pytest.mark.parametrize("n", range(1, 42, 2))
+def test_odd_truncations_have_one_negative_simple_root(n: int) -> None:
+    assert exact.critical_structure(n).result == 1
+    roots, _ = numeric.sign_change_roots(n)
+    assert len(roots) == 1 and roots[0] < 0
+
+
+@given(n=st.integers(1, 15).map(lambda m: 2 * m), p=st.integers(-10**6, 10**6), q=st.integers(1, 10**4))
+def test_even_truncation_positive_at_rationals(n: int, p: int, q: int) -> None:
+    value = exact.truncation(n).subs(exact.x, sympy.Rational(p, q))
+    assert value.is_Rational and value > 0
+
+
+@given(n=st.integers(1, 30), p=st.integers(-10**4, 10**4), q=st.integers(1, 100))
+def test_derivative_identity_at_rationals(n: int, p: int, q: int) -> None:
+    point = sympy.Rational(p, q)
+    assert sympy.diff(exact.truncation(n), exact.x).subs(exact.x, point) == exact.truncation(n - 1).subs(exact.x, point)
+
+
+def test_float64_breaks_down_where_documented() -> None:
+    assert numeric.float64_relative_error(20) < 1e-12
+    assert numeric.float64_relative_error(40) > 1e-9
+    assert numeric.float64_relative_error(60) > 1e-4
+
+
+def test_dropping_even_reports_the_root() -> None:
+    claim = twofold.get_claim("taylor.even_positive")
+    verdict = claim.verify(drop=("n even",), **claim.hypothesis("n even").witness)
+    assert not verdict.passed
+    assert "f_n grows without bound" in verdict.failure
+    assert verdict.derivation.steps == ()
+    (root,) = verdict.estimate.details["roots"]
+    assert root == pytest.approx(-2.18060712404, rel=1e-10)
+
+
+def test_odd_n_is_rejected_by_name() -> None:
+    with pytest.raises(twofold.HypothesisError, match="'n even'"):
+        twofold.get_claim("taylor.minimum_table").verify(n=7)
+
+
+def test_positivity_derivation_stops_at_the_even_power_step_for_odd_n() -> None:
+    with pytest.raises(twofold.DerivationError) as info:
+        exact.positivity(5)
+    assert info.value.completed == ()
+
+
+def test_softmax_shift_counterexample_is_exact_and_nonzero() -> None:
+    delta = exact.softmax_not_shift_invariant(4, sympy.Integer(1)).result
+    assert delta.is_Rational and delta != 0
+    assert numeric.shift_change(4, 1.0, 1000, seed=0).value == pytest.approx(float(delta), rel=1e-12)
+
+
+def test_softmax_distance_shrinks_with_n() -> None:
+    distances = [numeric.softmax_distance(n, 3.0, 8, 2000, seed=1).value for n in (4, 8, 12, 16)]
+    assert distances == sorted(distances, reverse=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("claim", twofold.select(["taylor"]), ids=lambda c: c.id)
+def test_full_profile_passes(claim: twofold.Claim) -> None:
+    assert claim.verify(profile="full").passed
