@@ -325,3 +325,32 @@ def softmax_distance(n: int, bound: float, classes: int, samples: int, seed: int
         seed=seed,
         details={"mean_distance": float(distance.mean())},
     )
+
+
+def monotone_variant(n: int, points: int = 100_001) -> Estimate:
+    r"""T6: :math:`g_n(x) = f_n(\max(x, \hat x))` on a grid, :math:`\hat x` the numerical minimiser.
+
+    ``value`` is the grid minimum of :math:`g_n` (float64 Horner) and
+    ``details["error_bound"]`` Horner's a-priori rounding bound there (the
+    minimiser's own error, about :math:`\sqrt{u}`, enters only to second order);
+    ``details["decreases"]`` counts grid steps where :math:`g_n` falls by more
+    than Horner's bound.
+    """
+    argmin = optimize.minimize_scalar(
+        lambda v: float(horner(coefficients(n), np.array(v))), bounds=(-root_radius(n), 0.0), method="bounded", options={"xatol": 1e-10}
+    )
+    grid = np.linspace(-root_radius(n), root_radius(n), points)
+    clipped = np.maximum(grid, argmin.x)
+    values = horner(coefficients(n), clipped)
+    slack = horner_error_bound(coefficients(n), clipped)
+    decreases = int(np.count_nonzero(np.diff(values) < -(slack[:-1] + slack[1:])))
+    return Estimate(
+        value=float(values.min()),
+        method="float64 grid over the Fujiwara disc, clipped at scipy's minimiser",
+        n=points,
+        details={
+            "decreases": decreases,
+            "scipy_argmin": float(argmin.x),
+            "error_bound": float(slack[np.argmin(values)]),
+        },
+    )

@@ -321,3 +321,43 @@ def softmax_limit_bound(n: int, a: Rational) -> Derivation:
     )
     bound = 2 * eps / (1 - eps)
     return proof.finish(result=bound, conclusion=r"\|\mathrm{TS}_n - \mathrm{softmax}\|_1 \le 2\varepsilon_n/(1-\varepsilon_n)")
+
+
+def monotone_variant(n: int) -> Derivation:
+    r"""T6: for even :math:`n`, :math:`g_n(x) = f_n(\max(x, x^*_n))` is non-decreasing and
+    :math:`g_n \ge f_n(x^*_n) > 0`.
+
+    On :math:`x \le x^*_n`, :math:`g_n` is the constant :math:`f_n(x^*_n)`; on
+    :math:`x > x^*_n`, :math:`g_n' = f_{n-1}`, which has no root there (the only
+    real root is :math:`x^*_n`, certified by Sturm counts on an isolating interval)
+    and a positive leading coefficient, so :math:`g_n' > 0`.  Result: :math:`\min g_n = f_n(x^*_n)`.
+    """
+    proof = Proof()
+    fprev = integer_poly(n - 1)
+    critical_points = fprev.count_roots()
+    proof.certify(
+        "the minimiser x*_n exists: f_{n-1} has exactly one real root",
+        sympy.Function("N_real")(fprev.as_expr()),
+        "=",
+        Integer(1),
+        rule="T4 (n even)",
+        holds=critical_points == 1,
+        check=f"Poly({n - 1}! f_{n - 1}).count_roots() = {critical_points}",
+    )
+    (low, high), _ = fprev.intervals()[0]
+    at_end = 1 if fprev.eval(high) == 0 else 0  # an exact rational root (n = 2) sits on the end
+    above = fprev.count_roots(high, None) - at_end
+    proof.certify(
+        "g_n' = f_{n-1} has no root right of the minimiser",
+        sympy.Function("N_real")(fprev.as_expr(), sympy.Interval(high, oo)),
+        "=",
+        Integer(0),
+        rule="x*_n < high, the isolating interval's right end",
+        holds=above == 0,
+        check=f"Poly({n - 1}! f_{n - 1}).count_roots({high}, oo) - {at_end} = {above}",
+    )
+    proof.compare("so g_n' > 0 there: leading coefficient", fprev.LC(), ">", Integer(0), rule="degree n-1 odd, LC > 0")
+    root = CRootOf(fprev, 0)
+    value = proof.equal("the floor of g_n", truncation(n, root) - truncation(n - 1, root), root**n / factorial(n), rule="T2")
+    proof.compare("the floor is positive", root**n / factorial(n), ">", Integer(0), rule="n even, x*_n != 0")
+    return proof.finish(result=value, conclusion=rf"g_{{{n}}} \text{{ non-decreasing}},\ g_{{{n}}} \ge f_{{{n}}}(x^*_{{{n}}}) > 0")

@@ -164,6 +164,22 @@ FAMILY = Family(
             symbols=tuple(sympy.symbols("x_1 x_2 x_3 c", real=True)),
         ),
         Claim(
+            id="taylor.monotone_variant",
+            title="Monotone Taylor-softmax weight f_n(max(x, x*_n)) (T6)",
+            source=SOURCE,
+            statement=r"g_n(x) = f_n(\max(x, x^*_n)) \text{ is non-decreasing and } g_n \ge f_n(x^*_n) > 0",
+            parameters=(_order(8, 30),),
+            hypotheses=(EVEN,),
+            derive=lambda p: exact.monotone_variant(p["n"]),
+            estimate=lambda p, seed: numeric.monotone_variant(p["n"]),
+            # Horner's a-priori bound covers the rounding; the minimiser's sqrt(u) error is second order.
+            compare=lambda d, e, p: crosscheck.both(
+                crosscheck.absolute_error(d.result, e, atol=e.details["error_bound"]),
+                Comparison("grid steps where g_n decreases", e.details["decreases"], 0.0, 0.0, e.details["decreases"], e.details["decreases"] == 0),
+            ),
+            symbols=(X,),
+        ),
+        Claim(
             id="taylor.softmax_limit",
             title="Taylor-softmax tends to softmax (T6)",
             source=SOURCE,
