@@ -25,6 +25,11 @@ def truncation(n: int, var: sympy.Expr = x) -> sympy.Expr:
     return sum((var**j / factorial(j) for j in range(n + 1)), Integer(0))
 
 
+def _difference(n: int, point: sympy.Expr) -> sympy.Expr:
+    r""":math:`f_n(p) - f_{n-1}(p)` kept unevaluated, so a step shows both sums before they cancel."""
+    return sympy.Add(truncation(n, point), sympy.Mul(-1, truncation(n - 1, point), evaluate=False), evaluate=False)
+
+
 def integer_poly(n: int) -> Poly:
     r"""The integer polynomial :math:`n!\,f_n(x)` on which roots are certified."""
     return Poly(sympy.expand(factorial(n) * truncation(n)), x, domain="ZZ")
@@ -104,7 +109,7 @@ def positivity(n: int) -> Derivation:
         )
     proof.equal(
         "value at a critical point",
-        truncation(n, x_star) - truncation(n - 1, x_star),
+        _difference(n, x_star),
         x_star**n / factorial(n),
         rule="T2 with f_{n-1}(x*) = 0",
     )
@@ -237,7 +242,7 @@ def minimum(n: int, digits: int = 30) -> Derivation:
     root = CRootOf(fprev, 0)
     value = proof.equal(
         "value at the minimiser",
-        truncation(n, root) - truncation(n - 1, root),
+        _difference(n, root),
         root**n / factorial(n),
         rule="T2",
     )
@@ -358,6 +363,6 @@ def monotone_variant(n: int) -> Derivation:
     )
     proof.compare("so g_n' > 0 there: leading coefficient", fprev.LC(), ">", Integer(0), rule="degree n-1 odd, LC > 0")
     root = CRootOf(fprev, 0)
-    value = proof.equal("the floor of g_n", truncation(n, root) - truncation(n - 1, root), root**n / factorial(n), rule="T2")
+    value = proof.equal("the floor of g_n", _difference(n, root), root**n / factorial(n), rule="T2")
     proof.compare("the floor is positive", root**n / factorial(n), ">", Integer(0), rule="n even, x*_n != 0")
     return proof.finish(result=value, conclusion=rf"g_{{{n}}} \text{{ non-decreasing}},\ g_{{{n}}} \ge f_{{{n}}}(x^*_{{{n}}}) > 0")
