@@ -82,3 +82,24 @@ def test_module_entry_point_and_exit_code_in_a_real_process() -> None:
     assert done.returncode == 2
     assert done.stderr.strip().startswith("twofold: error:") and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_check_valid_invalid_and_hostile_steps(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    code, out, _ = run(capsys, "check", "taylor.critical_value", "--step", "f_4(x) = f_3(x) + x**4/24")
+    assert code == 0 and out.startswith("valid")
+    code, out, _ = run(capsys, "check", "taylor.critical_value", "--step", "f_4(x) = f_3(x) + x**4/12")
+    assert code == 1 and out.startswith("invalid") and "x = " in out
+    code, _, err = run(capsys, "check", "taylor.critical_value", "--step", "__import__('os').system('id')")
+    assert code == 2 and err.startswith("twofold: error:") and "Traceback" not in err
+    steps = tmp_path / "steps.txt"
+    steps.write_bytes(b"f_2(x) = 1 + x + x**2/2\n= (x + 1)**2/2 + 1/2\n")
+    code, out, _ = run(capsys, "check", "taylor.even_positive", "--steps", str(steps))
+    assert code == 0 and out.splitlines()[-1].startswith("valid: 2 steps")
+    steps.write_bytes(b"f_2(x) = 1\xff\n")
+    code, _, err = run(capsys, "check", "taylor.even_positive", "--steps", str(steps))
+    assert code == 2 and "not UTF-8" in err
+
+
+def test_check_needs_exactly_one_source(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "check", "taylor.critical_value")
+    assert code == 2 and "exactly one of --step or --steps" in err

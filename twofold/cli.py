@@ -132,6 +132,36 @@ def sheet(tokens: tuple[str, ...], output: Path, profile: str, seed: int) -> Non
         sys.exit(EXIT_FAILED)
 
 
+@cli.command()
+@click.argument("claim_id")
+@click.option("--step", "step", metavar='"LHS = RHS"', help="one step: LHS rel RHS with rel one of = < <= > >=")
+@click.option("--steps", "steps_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="a file, one step per line")
+@click.option("--timeout", type=click.FloatRange(0.1, 30.0), default=1.0, show_default=True, help="seconds of algebra per step")
+def check(claim_id: str, step: str | None, steps_file: Path | None, timeout: float) -> None:
+    """Check your own derivation step(s) with the claim's symbols: valid, invalid (with a point), or undecided.
+
+    Exit code 0 when every step is valid, 1 otherwise.
+    """
+    from twofold.parsing import symbol_table
+    from twofold.stepcheck import VALID, check_steps, check_text, read_steps
+
+    if (step is None) == (steps_file is None):
+        raise click.UsageError("give exactly one of --step or --steps")
+    claim = registry.get_claim(claim_id)
+    symbols = symbol_table(claim.symbols)
+    if step is not None:
+        verdict = check_text(step, symbols, claim.functions, timeout=timeout)
+        click.echo(verdict.summary())
+    else:
+        chain = check_steps(read_steps(steps_file.read_bytes()), symbols, claim.functions, timeout=timeout)
+        for line in chain.lines:
+            click.echo(line.summary())
+        click.echo(chain.summary())
+        verdict = chain
+    if verdict.outcome != VALID:
+        sys.exit(EXIT_FAILED)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group; turn twofold's errors into one-line messages."""
     try:

@@ -19,6 +19,7 @@ import sympy
 
 from numerics.estimate import Estimate, jsonable
 from twofold.errors import DerivationError, HypothesisError, NumericError, ParameterError
+from twofold.parsing import IndexedFunction
 
 Params = Mapping[str, Any]
 PROFILES = ("quick", "full")
@@ -220,8 +221,9 @@ class Claim:
 
     ``derive(params)`` is exact (``theorems/``), ``estimate(params, seed)`` is
     numerical (``numerics/``), ``compare(derivation, estimate, params)`` decides.
-    ``symbols`` (with their sympy assumptions) are the names a learner may use
-    in ``twofold check`` for this claim.
+    ``symbols`` (with their sympy assumptions) and ``functions`` (indexed
+    families such as ``f_4(x)``) are the names a learner may use in
+    ``twofold check`` for this claim.
     """
 
     id: str
@@ -234,6 +236,7 @@ class Claim:
     parameters: tuple[Parameter, ...] = ()
     hypotheses: tuple[Hypothesis, ...] = ()
     symbols: tuple[sympy.Symbol, ...] = ()
+    functions: tuple[IndexedFunction, ...] = ()
 
     @property
     def family(self) -> str:

@@ -11,6 +11,7 @@ from numerics.estimate import Estimate
 from theorems import taylor as exact
 from twofold import crosscheck
 from twofold.model import Claim, Comparison, Family, Hypothesis, Parameter
+from twofold.parsing import IndexedFunction
 
 SOURCE = "Su Jianlin, kexue.fm post 7919 (Nov 2020): even-order Taylor expansions of exp are positive"
 
@@ -29,6 +30,7 @@ EVEN = Hypothesis(
 )
 
 X = sympy.Symbol("x", real=True)
+TRUNCATION = IndexedFunction("f", lambda n, arg: exact.truncation(n, arg), max_index=N_MAX)
 N = sympy.Symbol("n", integer=True, positive=True)
 
 
@@ -89,6 +91,7 @@ FAMILY = Family(
             # complex-step and Horner each err by <= (n+2) u relative to f_{n-1}(|x|); 4x margin.
             compare=lambda d, e, p: crosscheck.absolute_error(d.result, e, atol=4 * (p["n"] + 2) * 2.0**-53),
             symbols=(X,),
+            functions=(TRUNCATION,),
         ),
         Claim(
             id="taylor.critical_value",
@@ -101,6 +104,7 @@ FAMILY = Family(
             # mpmath at 50 digits: residuals are ~1e-45; 1e-30 leaves room for root conditioning.
             compare=lambda d, e, p: crosscheck.absolute_error(d.result, e, atol=1e-30),
             symbols=(X,),
+            functions=(TRUNCATION,),
         ),
         Claim(
             id="taylor.even_positive",
@@ -113,6 +117,7 @@ FAMILY = Family(
             estimate=lambda p, seed: numeric.real_root_count(p["n"]),
             compare=lambda d, e, p: crosscheck.both(crosscheck.same_count(d.result, e), _positive_minimum(e)),
             symbols=(X,),
+            functions=(TRUNCATION,),
         ),
         Claim(
             id="taylor.critical_structure",
@@ -127,6 +132,7 @@ FAMILY = Family(
             estimate=lambda p, seed: numeric.critical_point_count(p["n"]),
             compare=lambda d, e, p: crosscheck.same_count(d.result, e),
             symbols=(X,),
+            functions=(TRUNCATION,),
         ),
         Claim(
             id="taylor.minimum_table",
@@ -139,6 +145,7 @@ FAMILY = Family(
             estimate=lambda p, seed: numeric.minimum_enclosure(p["n"]),
             compare=_minimum_and_argmin,
             symbols=(X,),
+            functions=(TRUNCATION,),
         ),
         Claim(
             id="taylor.softmax_shift",
@@ -162,6 +169,7 @@ FAMILY = Family(
             # a difference of two O(1) probabilities: float64 error <= 1e-15; rtol 1e-9 covers |delta| >= 1e-6.
             compare=lambda d, e, p: crosscheck.relative_error(d.result, e, rtol=1e-9),
             symbols=tuple(sympy.symbols("x_1 x_2 x_3 c", real=True)),
+            functions=(TRUNCATION,),
         ),
         Claim(
             id="taylor.monotone_variant",
@@ -178,6 +186,7 @@ FAMILY = Family(
                 Comparison("grid steps where g_n decreases", e.details["decreases"], 0.0, 0.0, e.details["decreases"], e.details["decreases"] == 0),
             ),
             symbols=(X,),
+            functions=(TRUNCATION,),
         ),
         Claim(
             id="taylor.softmax_limit",
@@ -205,6 +214,7 @@ FAMILY = Family(
             estimate=lambda p, seed: numeric.softmax_distance(p["n"], p["a"], p["classes"], p["samples"], seed),
             compare=_softmax_bound,
             symbols=(X,),
+            functions=(TRUNCATION,),
         ),
     ),
 )

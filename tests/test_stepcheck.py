@@ -1,0 +1,188 @@
+"""The step checker: valid, invalid with a confirmed counterexample, undecided with spot checks; time limits."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import sympy
+
+from twofold.errors import ParseError, ResourceLimitError
+from twofold.parsing import IndexedFunction, parse_relation, symbol_table
+from twofold.sandbox import run_limited
+from twofold.stepcheck import (
+    INVALID,
+    MAX_FILE_BYTES,
+    MAX_STEPS,
+    UNDECIDED,
+    VALID,
+    check_step,
+    check_steps,
+    check_text,
+    read_steps,
+)
+from theorems.taylor import truncation
+
+X = sympy.Symbol("x", real=True)
+Y = sympy.Symbol("y", positive=True)
+K = sympy.Symbol("k", integer=True, positive=True)
+SYMBOLS = symbol_table([X, Y, K])
+TAYLOR = (IndexedFunction("f", truncation, max_index=50),)
+GENEROUS = 20.0  # seconds: a loaded 2-core machine must not turn a proof into a time-limit verdict
+
+
+def check(text: str, timeout: float = GENEROUS):
+    return check_text(text, SYMBOLS, TAYLOR, timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x**2/2 + x + 1 = (x+1)**2/2 + 1/2",
+        "f_4(x) = f_3(x) + x**4/24",
+        "Sum(x**k/factorial(k), (k, 0, 5)) = f_5(x)",
+        "sqrt(y**2) = y",
+        "sin(x)**2 + cos(x)**2 = 1",
+        "tanh(x) = (exp(2*x) - 1)/(exp(2*x) + 1)",
+        "x**2 >= 0",
+        "f_4(x) > 0",
+        "(x + 1)**2 >= 4*x",
+        "exp(1) > 2718281828/10**9",
+    ],
+)
+def test_right_steps_are_valid(text: str) -> None:
+    verdict = check(text)
+    assert verdict.outcome == VALID, verdict.summary()
+    assert verdict.counterexample == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "relation"),
+    [
+        ("f_4(x) = f_3(x) + x**4/12", "="),
+        ("(x + 1)**2 = x**2 + 1", "="),
+        ("sqrt(x**2) = x", "="),
+        ("f_3(x) > 0", ">"),
+        ("exp(x) >= 1 + x + x**2/2", ">="),
+        ("x**3 >= 0", ">="),
+        ("k**2 = k", "="),
+        ("x = x + 10**(-40)", "="),
+    ],
+)
+def test_wrong_steps_are_invalid_at_a_confirmed_point(text: str, relation: str) -> None:
+    verdict = check(text)
+    assert verdict.outcome == INVALID, verdict.summary()
+    point = verdict.point
+    assert point and all(value.is_Rational for value in point.values())
+    for symbol, value in point.items():
+        assert all(getattr(value, f"is_{fact}") == holds for fact, holds in symbol.assumptions0.items())
+    step = parse_relation(text, SYMBOLS, TAYLOR)
+    left, right = (side.doit().xreplace(point) for side in (step.lhs, step.rhs))
+    holds = {"=": sympy.Eq, ">": sympy.Gt, ">=": sympy.Ge}[relation](left, right)
+    assert holds is sympy.false
+    assert all(verdict.values) and "fails at" in verdict.reason
+
+
+def test_counterexample_respects_integer_assumptions() -> None:
+    verdict = check("k**2 = k")
+    assert verdict.point == {K: 2}
+    assert verdict.values == ("4", "2")
+
+
+@pytest.mark.parametrize("text", ["exp(x) >= 1 + x", "log(x**2) = 2*log(x)", "y + 1/y >= 2"])
+def test_undecidable_steps_report_spot_checks(text: str) -> None:
+    verdict = check(text)
+    assert verdict.outcome == UNDECIDED, verdict.summary()
+    assert verdict.spot_checks > 0
+    assert f"{verdict.spot_checks} spot checks" in verdict.reason
+
+
+def test_time_limit_ends_in_undecided_quickly() -> None:
+    start = time.perf_counter()
+    verdict = check("(x+y+1)**400 = (x**2 + 2*x*y + y**2 + 2*x + 2*y + 1)**200", timeout=0.5)
+    assert time.perf_counter() - start < 2.0
+    assert verdict.outcome == UNDECIDED and verdict.timed_out
+    assert "time limit of 0.5 s" in verdict.reason
+
+
+def test_hostile_but_parseable_steps_end_within_two_seconds() -> None:
+    for text in ["((x+1)**1000)**1000 = 0", "(x**1000)**1000 = x", "Sum(Sum(x**k, (k, 0, 999)), (y0, 0, 999)) = 0"]:
+        start = time.perf_counter()
+        verdict = check(text, timeout=1.0)
+        assert time.perf_counter() - start < 2.0, text
+        assert verdict.outcome in (INVALID, UNDECIDED)
+
+
+def test_check_step_on_sympy_objects_and_json() -> None:
+    verdict = check_step(X**2 - 1, "=", (X - 1) * (X + 1), timeout=GENEROUS)
+    assert verdict.outcome == VALID and verdict.seconds > 0
+    json.dumps(verdict.to_dict())
+    json.dumps(check("x > 1").to_dict())
+    with pytest.raises(ParseError):
+        check_step(X, "!=", X)
+
+
+STEPS = """# the critical value of the Taylor truncation f_4
+f_4(x) = f_3(x) + x**4/24
+       = 1 + x + x^2/2 + x^3/6 + x^4/24
+
+\\frac{x^4}{24} + \\frac{x^3}{6} + \\frac{x^2}{2} + x + 1 >= x^4/24 + x^3/6 + x^2/2 + x
+       > x^4/24 + x^3/6 + x^2/2 + x - 1
+"""
+
+
+def test_chain_of_steps_with_continuations_and_links() -> None:
+    chain = check_steps(read_steps(STEPS.encode()), SYMBOLS, TAYLOR, timeout=GENEROUS)
+    assert [line.line for line in chain.lines] == [2, 3, 5, 6]
+    assert chain.outcome == VALID and chain.relation == ">"
+    assert chain.lines[2].link is not None and chain.lines[2].link.outcome == VALID
+    assert chain.lines[1].link is None
+
+
+def test_chain_reports_a_broken_link_and_mixed_directions() -> None:
+    chain = check_steps(["x**2 >= 0", "x**2 + 1 > 0", "< x**2 + 2"], SYMBOLS, timeout=GENEROUS)
+    assert chain.lines[1].link is not None and chain.lines[1].link.outcome == INVALID
+    assert chain.outcome == INVALID
+    assert chain.relation is None and "mixes" in chain.summary()
+
+
+def test_steps_files_are_strict_utf8_and_bounded() -> None:
+    with pytest.raises(ParseError, match="line 2: byte 0xff at byte column 5"):
+        read_steps(b"x = x\nx = \xff")
+    assert read_steps(b"\xef\xbb\xbfx = x\r\n") == ["x = x", ""]
+    with pytest.raises(ResourceLimitError):
+        read_steps(b"x" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(ResourceLimitError):
+        check_steps(["x = x"] * (MAX_STEPS + 1), SYMBOLS)
+    with pytest.raises(ParseError, match="line 3: unknown name 'z'"):
+        check_steps(["x = x", "# note", "= z"], SYMBOLS)
+    with pytest.raises(ParseError, match="line 1: the left-hand side is empty"):
+        check_steps(["= x"], SYMBOLS)
+    with pytest.raises(ParseError, match="no step"):
+        check_steps(["", "# nothing"], SYMBOLS)
+
+
+def test_budget_leaves_late_steps_undecided() -> None:
+    chain = check_steps(["x = x", "= x", "= x"], SYMBOLS, timeout=GENEROUS, budget=0.0)
+    assert all(line.outcome == UNDECIDED and line.step.timed_out for line in chain.lines)
+
+
+def _fails_after_one_item():
+    yield "partial"
+    raise ValueError("bad\nthing")
+
+
+def _sleeps_after_one_item():
+    yield "partial"
+    time.sleep(60)
+
+
+def test_sandbox_keeps_partial_results_and_reports_one_line() -> None:
+    failed = run_limited(_fails_after_one_item, timeout=GENEROUS)
+    assert failed.items == ("partial",) and not failed.finished and not failed.timed_out
+    assert failed.failure == "the computation raised ValueError: bad thing"
+    start = time.perf_counter()
+    slept = run_limited(_sleeps_after_one_item, timeout=0.3)
+    assert time.perf_counter() - start < 2.0
+    assert slept.items == ("partial",) and slept.timed_out and "time limit of 0.3 s" in slept.failure

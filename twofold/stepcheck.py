@@ -1,0 +1,482 @@
+"""The step checker of ``twofold check``: is a learner's step ``LHS rel RHS`` valid?
+
+A step gets one of three outcomes:
+
+* **valid** — sympy proves it: ``lhs - rhs`` simplifies to 0 (for ``=``); or
+  sympy's assumptions settle the sign of ``lhs - rhs`` (for ``< <= > >=``); or,
+  for a polynomial in one real variable, a Sturm root count certifies the sign.
+* **invalid** — a point where the step fails, found by exact evaluation at
+  rational points that respect the symbols' assumptions (positive, integer,
+  nonzero, ...).  Rational values are compared exactly; values with ``exp``,
+  ``log``, roots are compared with sympy's ``evalf`` at :data:`DIGITS`
+  significant digits in strict mode, which raises instead of answering when it
+  cannot certify those digits, so a reported difference is real.
+* **undecided** — neither: the verdict reports how many spot checks (points
+  where both sides are real and the step held) were made.
+
+All sympy work happens in a child process under a wall-clock limit
+(:mod:`twofold.sandbox`); when the limit strikes, the step is *undecided* with
+whatever was established before.
+
+A file of steps (``twofold check ID --steps FILE``) is read with
+:func:`read_steps` and checked with :func:`check_steps`: one step per line,
+blank lines and lines starting with ``#`` ignored.  A line is either a whole
+step ``LHS rel RHS`` or a continuation ``rel RHS`` whose left-hand side is the
+previous right-hand side::
+
+    # expand the square, then bound it
+    (x + 1)**2 = x**2 + 2*x + 1
+               >= 2*x + 1
+    2*x + 1 > 2*x
+
+When a whole step's left-hand side differs from the previous right-hand side,
+the link ``previous RHS = LHS`` is checked too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import sympy
+from sympy.core.evalf import PrecisionExhausted
+
+from twofold.derivation import is_zero
+from twofold.errors import InputError, ParseError, ResourceLimitError
+from twofold.parsing import RELATIONS, IndexedFunction, ParsedStep, parse_relation
+from twofold.sandbox import run_limited
+
+VALID, INVALID, UNDECIDED = "valid", "invalid", "undecided"
+DEFAULT_TIMEOUT = 1.0
+"""Seconds of sympy work allowed for one step (or one link)."""
+DEFAULT_BUDGET = 20.0
+"""Seconds allowed for a whole file of steps; steps past it are undecided."""
+SPOT_CHECKS = 24
+"""Rational points tried per step."""
+DIGITS = 30
+"""Significant digits certified before two irrational values are called different."""
+MAX_FILE_BYTES = 64 * 1024
+MAX_STEPS = 100
+"""Step lines in one file."""
+_SHOWN = 80
+
+_QUERIES: Mapping[str, tuple[str, str]] = {
+    "<": ("is_negative", "negative"),
+    "<=": ("is_nonpositive", "nonpositive"),
+    ">": ("is_positive", "positive"),
+    ">=": ("is_nonnegative", "nonnegative"),
+}
+_TRIGONOMETRIC = (sympy.sin, sympy.cos, sympy.tan, sympy.sinh, sympy.cosh, sympy.tanh)
+_POOL = tuple(
+    sympy.Rational(p, q)
+    for p, q in (
+        (0, 1), (1, 1), (-1, 1), (2, 1), (-2, 1), (1, 2), (-1, 2), (3, 1), (-3, 1), (1, 3), (3, 2),
+        (-3, 2), (-1, 3), (5, 1), (-5, 1), (2, 3), (-2, 3), (7, 1), (-7, 1), (5, 2), (-5, 2), (1, 7),
+        (10, 1), (-10, 1), (4, 1), (6, 1), (8, 1), (9, 1), (11, 1), (12, 1), (13, 4), (100, 1),
+        (-100, 1), (1, 100),
+    )
+)
+"""Candidate values, simplest first; a symbol gets those its assumptions allow."""
+
+
+@dataclass(frozen=True)
+class StepVerdict:
+    """The outcome of checking one step ``lhs relation rhs``.
+
+    ``counterexample`` holds ``(symbol, exact rational value)`` pairs and
+    ``values`` the exact values of both sides there (as text, with a decimal
+    approximation when irrational), for an *invalid* step.  ``spot_checks`` counts
+    the points where the step held.  ``timed_out`` says the time limit cut the
+    work short.
+    """
+
+    outcome: str
+    relation: str
+    reason: str
+    counterexample: tuple[tuple[sympy.Symbol, sympy.Rational], ...] = ()
+    values: tuple[str, str] = ("", "")
+    spot_checks: int = 0
+    seconds: float = 0.0
+    timed_out: bool = False
+
+    @property
+    def point(self) -> dict[sympy.Symbol, sympy.Rational]:
+        """The counterexample as a substitution (empty unless invalid)."""
+        return dict(self.counterexample)
+
+    def summary(self) -> str:
+        """One line: the outcome and why."""
+        return f"{self.outcome}: {self.reason}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "outcome": self.outcome,
+            "relation": self.relation,
+            "reason": self.reason,
+            "counterexample": {s.name: str(v) for s, v in self.counterexample},
+            "lhs_value": self.values[0] or None,
+            "rhs_value": self.values[1] or None,
+            "spot_checks": self.spot_checks,
+            "seconds": round(self.seconds, 4),
+            "timed_out": self.timed_out,
+        }
+
+
+@dataclass(frozen=True)
+class LineVerdict:
+    """One line of a steps file: its verdict, and the link to the previous line when it restates its lhs."""
+
+    line: int
+    text: str
+    step: StepVerdict
+    link: StepVerdict | None = None
+
+    @property
+    def outcome(self) -> str:
+        return _worst([self.step] if self.link is None else [self.link, self.step])
+
+    def summary(self) -> str:
+        link = "" if self.link is None else f" [link to the previous line: {self.link.summary()}]"
+        return f"line {self.line}: {self.step.summary()}{link}"
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    """A checked file of steps.  ``relation`` is what the chain proves between its first lhs and last rhs
+    (``=``, ``<=``, ``<``, ``>=``, ``>``), or ``None`` when it mixes directions (``<`` with ``>``)."""
+
+    lines: tuple[LineVerdict, ...]
+    relation: str | None
+
+    @property
+    def outcome(self) -> str:
+        return _worst([line.step for line in self.lines] + [line.link for line in self.lines if line.link])
+
+    def summary(self) -> str:
+        """One line: the outcome, how many lines were not valid, and what a valid chain shows."""
+        first, last = self.lines[0].line, self.lines[-1].line
+        counts = [f"{n} {o}" for o in (INVALID, UNDECIDED) if (n := sum(line.outcome == o for line in self.lines))]
+        if self.relation is None:
+            shows = "it mixes < and >, so it relates nothing from its first to its last side"
+        else:
+            shows = f"lhs of line {first} {self.relation} rhs of line {last}"
+        if counts:
+            return f"{self.outcome}: {len(self.lines)} steps, {', '.join(counts)}; if all held: {shows}"
+        return f"{self.outcome}: {len(self.lines)} steps; {shows}"
+
+
+def check_step(lhs: sympy.Expr, relation: str, rhs: sympy.Expr, *, timeout: float = DEFAULT_TIMEOUT) -> StepVerdict:
+    """Check ``lhs relation rhs`` (``relation`` in :data:`~twofold.parsing.RELATIONS`) within ``timeout`` seconds."""
+    if relation not in RELATIONS:
+        raise ParseError(f"unknown relation '{relation}' (use one of {' '.join(RELATIONS)})")
+    start = time.perf_counter()
+    run = run_limited(_decide, lhs, relation, rhs, timeout=timeout)
+    seconds = time.perf_counter() - start
+    last = run.items[-1] if run.items else _Finding(UNDECIDED, "")
+    if last.outcome != UNDECIDED:
+        return StepVerdict(relation=relation, seconds=seconds, **last._asdict())
+    cause = "sympy could not decide" if run.finished else f"{run.failure} before sympy decided"
+    reason = f"{cause}; {last.reason}" if last.reason else cause
+    fields = {**last._asdict(), "reason": reason}
+    return StepVerdict(relation=relation, seconds=seconds, timed_out=run.timed_out, **fields)
+
+
+def check_text(
+    text: str,
+    symbols: Mapping[str, sympy.Symbol],
+    functions: Sequence[IndexedFunction] = (),
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> StepVerdict:
+    """Parse the step ``text`` (``twofold check ID --step TEXT``) and check it."""
+    step = parse_relation(text, symbols, functions)
+    assert step.lhs is not None
+    return check_step(step.lhs, step.relation, step.rhs, timeout=timeout)
+
+
+def read_steps(data: bytes) -> list[str]:
+    """The lines of a steps file: at most :data:`MAX_FILE_BYTES`, strict UTF-8 (a BOM is allowed)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ResourceLimitError(f"the steps file has {len(data)} bytes; the limit is {MAX_FILE_BYTES}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ParseError(
+            f"line {line}: byte 0x{data[exc.start]:02x} at byte column {column} is not UTF-8; save the file as UTF-8"
+        ) from None
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def check_steps(
+    lines: Sequence[str],
+    symbols: Mapping[str, sympy.Symbol],
+    functions: Sequence[IndexedFunction] = (),
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    budget: float = DEFAULT_BUDGET,
+) -> ChainVerdict:
+    """Check a chain of steps, one per line (see the module docstring); every line is parsed before any is checked."""
+    steps = _parse_lines(lines, symbols, functions)
+    deadline = time.monotonic() + budget
+    checked: list[LineVerdict] = []
+    previous: sympy.Expr | None = None
+    for number, text, step in steps:
+        lhs = previous if step.lhs is None else step.lhs
+        assert lhs is not None
+        link = None
+        if previous is not None and step.lhs is not None and step.lhs != previous:
+            link = _within(deadline, timeout, budget, previous, "=", step.lhs)
+        verdict = _within(deadline, timeout, budget, lhs, step.relation, step.rhs)
+        checked.append(LineVerdict(number, text, verdict, link))
+        previous = step.rhs
+    return ChainVerdict(tuple(checked), _chained([step.relation for _, _, step in steps]))
+
+
+def _parse_lines(
+    lines: Sequence[str], symbols: Mapping[str, sympy.Symbol], functions: Sequence[IndexedFunction]
+) -> list[tuple[int, str, ParsedStep]]:
+    steps = []
+    for number, text in enumerate(lines, start=1):
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        if len(steps) == MAX_STEPS:
+            raise ResourceLimitError(f"line {number}: a steps file holds at most {MAX_STEPS} steps")
+        try:
+            step = parse_relation(text, symbols, functions, continuation=bool(steps))
+        except InputError as exc:
+            raise type(exc)(f"line {number}: {exc}") from None
+        steps.append((number, text.strip(), step))
+    if not steps:
+        raise ParseError("the steps file holds no step (one step per line, '#' starts a comment)")
+    return steps
+
+
+def _within(
+    deadline: float, timeout: float, budget: float, lhs: sympy.Expr, relation: str, rhs: sympy.Expr
+) -> StepVerdict:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        reason = f"not checked: the time budget of {budget:g} s for the whole file is spent"
+        return StepVerdict(UNDECIDED, relation, reason, timed_out=True)
+    return check_step(lhs, relation, rhs, timeout=min(timeout, remaining))
+
+
+def _chained(relations: list[str]) -> str | None:
+    """The relation a chain of these relations establishes between its ends."""
+    directions = {r[0] for r in relations if r != "="}
+    if len(directions) > 1:
+        return None
+    if not directions:
+        return "="
+    (direction,) = directions
+    strict = any(r in ("<", ">") for r in relations)
+    return direction if strict else direction + "="
+
+
+def _worst(verdicts: list[StepVerdict]) -> str:
+    outcomes = {v.outcome for v in verdicts}
+    return next(o for o in (INVALID, UNDECIDED, VALID) if o in outcomes)
+
+
+# --- the work done in the child process ----------------------------------------------------------
+
+
+class _Finding(NamedTuple):
+    """What the child reports; the last one it sends is the verdict."""
+
+    outcome: str
+    reason: str
+    counterexample: tuple[tuple[sympy.Symbol, sympy.Rational], ...] = ()
+    values: tuple[str, str] = ("", "")
+    spot_checks: int = 0
+
+
+class _Search(NamedTuple):
+    checks: int
+    numeric: bool
+    counterexample: _Finding | None
+
+
+def _decide(lhs: sympy.Expr, relation: str, rhs: sympy.Expr) -> Iterator[_Finding]:
+    """Prove, refute, or spot-check ``lhs relation rhs``; yields the best finding so far, ending with the verdict."""
+    left, right = lhs.doit(), rhs.doit()
+    difference = left - right
+    free = left.free_symbols | right.free_symbols
+    symbols = sorted((s for s in free if isinstance(s, sympy.Symbol)), key=sympy.default_sort_key)
+    if relation != "=":
+        proof = _sign_proof(difference, relation) or _sturm_proof(difference, relation, symbols)
+        if proof:
+            yield _Finding(VALID, proof)
+            return
+    search = _search(left, right, relation, symbols)
+    if search.counterexample is not None:
+        yield search.counterexample
+        return
+    yield _Finding(UNDECIDED, _spot_checked(search), spot_checks=search.checks)
+    if relation == "=":
+        proof = _equality_proof(difference)
+    else:
+        proof = _sign_proof(sympy.simplify(difference), relation)
+    if proof:
+        yield _Finding(VALID, proof, spot_checks=search.checks)
+
+
+def _equality_proof(difference: sympy.Expr) -> str | None:
+    """How sympy reduces ``lhs - rhs`` to 0: first with sin, cos, tan, sinh, cosh, tanh written
+    with exp (their identities become algebra), then as it stands."""
+    rewritten = difference.rewrite(_TRIGONOMETRIC, sympy.exp)
+    how = is_zero(rewritten)
+    if how:
+        written = " written with exp" if rewritten != difference else ""
+        return f"sympy proves it: {how}(lhs - rhs{written}) = 0"
+    how = is_zero(difference) if rewritten != difference else None
+    return f"sympy proves it: {how}(lhs - rhs) = 0" if how else None
+
+
+def _spot_checked(search: _Search) -> str:
+    if search.checks == 0:
+        return "no spot check was possible (no point where both sides are real)"
+    how = f"exactly or to {DIGITS} digits" if search.numeric else "exactly"
+    return f"the step holds at all {search.checks} spot checks (rational points, compared {how})"
+
+
+def _sign_proof(difference: sympy.Expr, relation: str) -> str | None:
+    query, word = _QUERIES[relation]
+    if getattr(difference, query) is True:
+        return f"sympy proves it: lhs - rhs = {_show(difference)} is {word} under the symbols' assumptions"
+    return None
+
+
+def _sturm_proof(difference: sympy.Expr, relation: str, symbols: list[sympy.Symbol]) -> str | None:
+    """Certify the sign of a polynomial in one real variable on its domain by counting real roots (Sturm).
+
+    ``p > 0`` on a connected domain when ``p`` has no root there and is positive
+    somewhere; ``p >= 0`` when its factors of odd multiplicity have no root inside.
+    """
+    if len(symbols) != 1 or not symbols[0].is_real:
+        return None
+    (x,) = symbols
+    sign = 1 if relation in (">", ">=") else -1
+    try:
+        poly = sympy.Poly(sign * difference, x, domain="QQ")
+    except sympy.polys.polyerrors.BasePolynomialError:
+        return None
+    domain = _domain(x)
+    if poly.is_zero:
+        return "sympy proves it: lhs - rhs = 0" if relation in ("<=", ">=") else None
+    if relation in ("<", ">"):
+        holds = _roots(poly, domain, closed=True) == 0 and _positive_somewhere(poly)
+    else:
+        odd = sympy.Poly(1, x, domain="QQ")
+        for factor, multiplicity in poly.sqf_list()[1]:
+            if multiplicity % 2:
+                odd *= factor
+        holds = _roots(odd, domain, closed=False) == 0 and _positive_somewhere(poly)
+    if not holds:
+        return None
+    where = {"real": f"all real {x}", "positive": f"{x} > 0", "nonnegative": f"{x} >= 0"}[domain]
+    return f"certified: lhs - rhs is a polynomial in {x} whose sign is fixed for {where} (Sturm root count)"
+
+
+def _domain(x: sympy.Symbol) -> str:
+    """The interval a real symbol ranges over, as far as the Sturm rule distinguishes: real, positive, nonnegative."""
+    if x.is_positive:
+        return "positive"
+    return "nonnegative" if x.is_nonnegative else "real"
+
+
+def _roots(poly: sympy.Poly, domain: str, *, closed: bool) -> int:
+    """Distinct real roots in the domain (with 0 counted for a nonnegative domain only when ``closed``)."""
+    if domain == "real":
+        return int(poly.count_roots())
+    at_zero = poly(0) == 0
+    return int(poly.count_roots(0, None)) - int(at_zero and not (closed and domain == "nonnegative"))
+
+
+def _positive_somewhere(poly: sympy.Poly) -> bool:
+    """The sign at the first of 1, 2, ..., deg + 1 that is not a root (every domain here contains them)."""
+    for point in range(1, poly.degree() + 2):
+        value = poly(point)
+        if value != 0:
+            return bool(value > 0)
+    return False
+
+
+def _search(left: sympy.Expr, right: sympy.Expr, relation: str, symbols: list[sympy.Symbol]) -> _Search:
+    """Evaluate both sides at rational points; stop at the first point where the step provably fails."""
+    checks, numeric = 0, False
+    for point in _points(symbols):
+        values = _value(left, point), _value(right, point)
+        if values[0] is None or values[1] is None:
+            continue
+        sign = _sign(values[0] - values[1])
+        numeric = numeric or not all(v.is_Rational for v in values)
+        if sign is not None and not _holds(relation, sign):
+            shown = (_show(values[0]), _show(values[1]))
+            where = " at " + ", ".join(f"{s} = {v}" for s, v in point.items()) if point else ""
+            exact = all(v.is_Rational for v in values)
+            gap = "" if exact else f" (lhs - rhs ≈ {sympy.sstr((values[0] - values[1]).evalf(3))})"
+            reason = f"fails{where}: lhs = {shown[0]}, rhs = {shown[1]}{gap}"
+            return _Search(checks, numeric, _Finding(INVALID, reason, tuple(point.items()), shown, checks))
+        checks += 1
+    return _Search(checks, numeric, None)
+
+
+def _points(symbols: list[sympy.Symbol]) -> Iterator[dict[sympy.Symbol, sympy.Rational]]:
+    """Up to :data:`SPOT_CHECKS` distinct points; symbol j of point i takes candidate ``i*(2j+1) + j``."""
+    pools = [[v for v in _POOL if _admits(s, v)] for s in symbols]
+    if not all(pools):
+        return
+    seen = set()
+    for i in range(4 * SPOT_CHECKS):
+        values = tuple(pool[(i * (2 * j + 1) + j) % len(pool)] for j, pool in enumerate(pools))
+        if values not in seen:
+            seen.add(values)
+            yield dict(zip(symbols, values))
+        if len(seen) == SPOT_CHECKS:
+            return
+
+
+def _admits(symbol: sympy.Symbol, value: sympy.Rational) -> bool:
+    """Whether ``value`` satisfies every assumption of ``symbol`` (positive, integer, nonzero, ...)."""
+    return all(getattr(value, f"is_{fact}") == holds for fact, holds in symbol.assumptions0.items())
+
+
+def _value(expr: sympy.Expr, point: dict[sympy.Symbol, sympy.Rational]) -> sympy.Expr | None:
+    """``expr`` at ``point``, exactly; ``None`` where it is undefined or not real."""
+    try:
+        value = expr.xreplace(point).doit()
+    except (ArithmeticError, ValueError, TypeError, NotImplementedError):
+        return None
+    return value if value.is_real is True and not value.free_symbols else None
+
+
+def _sign(number: sympy.Expr) -> int | None:
+    """-1, 0 or 1 exactly or certified to :data:`DIGITS` digits; ``None`` if indistinguishable from 0."""
+    if number.is_Rational:
+        return (number.p > 0) - (number.p < 0)
+    try:
+        approximation = number.evalf(DIGITS, strict=True)
+    except PrecisionExhausted:
+        return None
+    if not approximation.is_Number or approximation == 0:
+        return None
+    return 1 if approximation > 0 else -1
+
+
+def _holds(relation: str, sign: int) -> bool:
+    return {"=": sign == 0, "<": sign < 0, "<=": sign <= 0, ">": sign > 0, ">=": sign >= 0}[relation]
+
+
+def _show(value: sympy.Expr) -> str:
+    """Exact text of a value (shortened when long), with a decimal approximation when it is irrational."""
+    text = sympy.sstr(value)
+    if len(text) > _SHOWN:
+        text = f"{text[:_SHOWN]}... ({len(text)} characters)"
+    if value.is_Number or value.free_symbols:
+        return text
+    return f"{text} ≈ {sympy.sstr(value.evalf(15))}"
