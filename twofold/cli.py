@@ -185,5 +185,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _one_line(text: str, limit: int = 400) -> str:
-    flat = " ".join(text.split())
+    """Whitespace folded, unencodable characters (lone surrogates) escaped, length capped."""
+    flat = " ".join(text.encode("utf-8", "backslashreplace").decode("utf-8").split())
     return flat if len(flat) <= limit else flat[:limit] + " ..."
