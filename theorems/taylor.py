@@ -35,6 +35,33 @@ def integer_poly(n: int) -> Poly:
     return Poly(sympy.expand(factorial(n) * truncation(n)), x, domain="ZZ")
 
 
+N_REAL = sympy.Function("N_real")
+
+
+def _certify_root_count(
+    proof: Proof, description: str, order: int, expected: int, rule: str, low: sympy.Rational | None = None
+) -> int:
+    r"""Certify by Sturm sequences that :math:`m!\,f_m` (:math:`m` = ``order``) has ``expected`` real
+    roots — in :math:`(\mathit{low}, \infty)` when ``low`` is given.  Returns the count."""
+    poly = integer_poly(order)
+    if low is None:
+        counted, lhs, call = poly.count_roots(), N_REAL(poly.as_expr()), "count_roots()"
+    else:
+        on_end = 1 if poly.as_expr().subs(x, low) == 0 else 0
+        counted = poly.count_roots(low, None) - on_end
+        lhs, call = N_REAL(poly.as_expr(), sympy.Interval.open(low, oo)), f"count_roots({low}, oo) - {on_end}"
+    proof.certify(
+        description,
+        lhs,
+        "=",
+        Integer(expected),
+        rule=rule,
+        holds=counted == expected,
+        check=f"Poly({order}! f_{order}).{call} = {counted} (Sturm)",
+    )
+    return counted
+
+
 def derivative_identity(n: int) -> Derivation:
     r"""T1: :math:`f_n' = f_{n-1}` and :math:`f_n = f_{n-1} + x^n/n!`; result: the residual :math:`f_n' - f_{n-1}`."""
     proof = Proof()
@@ -123,16 +150,7 @@ def positivity(n: int) -> Derivation:
         check=f"f_{n - 1}(0) = {truncation(n - 1).subs(x, 0)}",
     )
     proof.compare("even power of a non-zero real", x_star**n / factorial(n), ">", Integer(0), rule="n even, x* != 0")
-    real_roots = integer_poly(n).count_roots()
-    proof.certify(
-        "no real root (certificate)",
-        sympy.Function("N_real")(factorial(n) * fn),
-        "=",
-        Integer(0),
-        rule="Sturm sequence",
-        holds=real_roots == 0,
-        check=f"Poly({n}! f_{n}).count_roots() = {real_roots}",
-    )
+    real_roots = _certify_root_count(proof, "no real root (certificate)", n, 0, rule="Sturm sequence")
     return proof.finish(result=Integer(real_roots), conclusion=rf"f_{{{n}}}(x) > 0 \;\forall x \in \mathbb{{R}}")
 
 
@@ -143,60 +161,20 @@ def critical_structure(n: int) -> Derivation:
     Result: the number of real critical points (even n) or real roots (odd n), i.e. 1.
     """
     proof = Proof()
-    fn, fprev = integer_poly(n), integer_poly(n - 1)
     if n % 2 == 0:
-        fprev2 = integer_poly(n - 2)
-        counted = fprev.count_roots()
-        proof.certify(
-            "f_n' = f_{n-1} has exactly one real root",
-            sympy.Function("N_real")(fprev.as_expr()),
-            "=",
-            Integer(1),
-            rule="Sturm sequence on (n-1)! f_{n-1}",
-            holds=counted == 1,
-            check=f"Poly({n - 1}! f_{n - 1}).count_roots() = {counted}",
+        counted = _certify_root_count(
+            proof, "f_n' = f_{n-1} has exactly one real root", n - 1, 1, rule="Sturm sequence on (n-1)! f_{n-1}"
         )
-        second = fprev2.count_roots()
-        proof.certify(
-            "f_n'' = f_{n-2} > 0, so f_n is strictly convex",
-            sympy.Function("N_real")(fprev2.as_expr()),
-            "=",
-            Integer(0),
-            rule="T3 for the even n-2; f_{n-2}(0) = 1 > 0",
-            holds=second == 0,
-            check=f"Poly({n - 2}! f_{n - 2}).count_roots() = {second}",
+        _certify_root_count(
+            proof, "f_n'' = f_{n-2} > 0, so f_n is strictly convex", n - 2, 0, rule="T3 for the even n-2; f_{n-2}(0) = 1 > 0"
         )
         return proof.finish(result=Integer(counted), conclusion=rf"f_{{{n}}} \text{{ has a unique global minimiser}}")
-    derivative_roots = fprev.count_roots()
-    proof.certify(
-        "f_n' = f_{n-1} > 0, so f_n is strictly increasing",
-        sympy.Function("N_real")(fprev.as_expr()),
-        "=",
-        Integer(0),
-        rule="T3 for the even n-1; f_{n-1}(0) = 1 > 0",
-        holds=derivative_roots == 0,
-        check=f"Poly({n - 1}! f_{n - 1}).count_roots() = {derivative_roots}",
+    _certify_root_count(
+        proof, "f_n' = f_{n-1} > 0, so f_n is strictly increasing", n - 1, 0, rule="T3 for the even n-1; f_{n-1}(0) = 1 > 0"
     )
-    counted = fn.count_roots()
-    proof.certify(
-        "exactly one real root",
-        sympy.Function("N_real")(fn.as_expr()),
-        "=",
-        Integer(1),
-        rule="odd degree and strictly increasing",
-        holds=counted == 1,
-        check=f"Poly({n}! f_{n}).count_roots() = {counted}",
-    )
-    nonnegative = fn.count_roots(0, None)
-    proof.certify(
-        "the root is negative",
-        sympy.Function("N_real")(fn.as_expr(), sympy.Interval(0, oo)),
-        "=",
-        Integer(0),
-        rule="all coefficients positive",
-        holds=nonnegative == 0,
-        check=f"Poly({n}! f_{n}).count_roots(0, oo) = {nonnegative}",
-    )
+    counted = _certify_root_count(proof, "exactly one real root", n, 1, rule="odd degree and strictly increasing")
+    _certify_root_count(proof, "the root is negative", n, 0, rule="all coefficients positive", low=Integer(0))
+    fn, fprev = integer_poly(n), integer_poly(n - 1)
     simple = sympy.gcd(fn, fprev) == 1
     proof.certify(
         "the root is simple",
@@ -219,16 +197,7 @@ def minimum(n: int, digits: int = 30) -> Derivation:
     """
     proof = Proof()
     fprev = integer_poly(n - 1)
-    critical_points = fprev.count_roots()
-    proof.certify(
-        "f_n' = f_{n-1} has exactly one real root",
-        sympy.Function("N_real")(fprev.as_expr()),
-        "=",
-        Integer(1),
-        rule="T4 (n even)",
-        holds=critical_points == 1,
-        check=f"Poly({n - 1}! f_{n - 1}).count_roots() = {critical_points}",
-    )
+    _certify_root_count(proof, "f_n' = f_{n-1} has exactly one real root", n - 1, 1, rule="T4 (n even)")
     (low, high), multiplicity = fprev.intervals(eps=Rational(1, 10**digits))[0]
     proof.certify(
         "isolating interval of the minimiser",
@@ -259,16 +228,7 @@ def softmax_not_shift_invariant(n: int, shift: Rational) -> Derivation:
     x1, x2, x3 = sympy.symbols("x_1 x_2 x_3", real=True)
     terms = [truncation(n, v) for v in (x1, x2, x3)]
     proof.equal("probabilities sum to one", sum(term / sum(terms) for term in terms), Integer(1), rule="common denominator")
-    roots = integer_poly(n).count_roots()
-    proof.certify(
-        "every probability is positive",
-        sympy.Function("N_real")(factorial(n) * truncation(n)),
-        "=",
-        Integer(0),
-        rule="T3 (n even): numerators and denominator positive",
-        holds=roots == 0,
-        check=f"Poly({n}! f_{n}).count_roots() = {roots}",
-    )
+    _certify_root_count(proof, "every probability is positive", n, 0, rule="T3 (n even): numerators and denominator positive")
 
     def first_probability(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
         return truncation(n, a) / (truncation(n, a) + truncation(n, b))
@@ -339,27 +299,10 @@ def monotone_variant(n: int) -> Derivation:
     """
     proof = Proof()
     fprev = integer_poly(n - 1)
-    critical_points = fprev.count_roots()
-    proof.certify(
-        "the minimiser x*_n exists: f_{n-1} has exactly one real root",
-        sympy.Function("N_real")(fprev.as_expr()),
-        "=",
-        Integer(1),
-        rule="T4 (n even)",
-        holds=critical_points == 1,
-        check=f"Poly({n - 1}! f_{n - 1}).count_roots() = {critical_points}",
-    )
-    (low, high), _ = fprev.intervals()[0]
-    at_end = 1 if fprev.eval(high) == 0 else 0  # an exact rational root (n = 2) sits on the end
-    above = fprev.count_roots(high, None) - at_end
-    proof.certify(
-        "g_n' = f_{n-1} has no root right of the minimiser",
-        sympy.Function("N_real")(fprev.as_expr(), sympy.Interval(high, oo)),
-        "=",
-        Integer(0),
-        rule="x*_n < high, the isolating interval's right end",
-        holds=above == 0,
-        check=f"Poly({n - 1}! f_{n - 1}).count_roots({high}, oo) - {at_end} = {above}",
+    _certify_root_count(proof, "the minimiser x*_n exists: f_{n-1} has exactly one real root", n - 1, 1, rule="T4 (n even)")
+    (_, high), _ = fprev.intervals()[0]
+    _certify_root_count(
+        proof, "g_n' = f_{n-1} has no root right of the minimiser", n - 1, 0, rule="x*_n <= high, the isolating interval's right end", low=high
     )
     proof.compare("so g_n' > 0 there: leading coefficient", fprev.LC(), ">", Integer(0), rule="degree n-1 odd, LC > 0")
     root = CRootOf(fprev, 0)
