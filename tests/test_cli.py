@@ -64,6 +64,7 @@ def test_explain_drop_shows_the_counterexample(capsys: pytest.CaptureFixture[str
         (("explain", "taylor.even_positive", "--drop", "nonsense"), "has no hypothesis 'nonsense'"),
         (("verify", "--profile", "slow"), "Invalid value for '--profile'"),
         (("sheet", "taylor", "-o", "sheet.docx"), "must end in .pdf or .tex"),
+        (("sheet", "taylor", "-o", "/no/such/dir/taylor.pdf"), "does not exist"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_code_2(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str) -> None:

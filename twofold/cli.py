@@ -121,8 +121,9 @@ def explain(claim_id: str, params: tuple[str, ...], dropped: tuple[str, ...], pr
 @SEED
 def sheet(tokens: tuple[str, ...], output: Path, profile: str, seed: int) -> None:
     """Write a LaTeX proof sheet (compiled to PDF with latexmk when the name ends in .pdf)."""
-    from twofold.sheet import write_sheet
+    from twofold.sheet import validate_output, write_sheet
 
+    validate_output(output)
     claims = registry.select(tokens)
     console = Console(stderr=True)
     verdicts = _verify_all(claims, seed, profile, console)

@@ -168,15 +168,23 @@ class SheetResult:
     message: str
 
 
+def validate_output(output: Path) -> str:
+    """The output's suffix (``.pdf`` or ``.tex``); a bad name or a missing directory is an :class:`InputError`."""
+    suffix = output.suffix.lower()
+    if suffix not in (".pdf", ".tex"):
+        raise InputError(f"sheet output must end in .pdf or .tex, got '{output.name}'")
+    if not output.parent.is_dir():
+        raise InputError(f"sheet output directory '{output.parent}' does not exist")
+    return suffix
+
+
 def write_sheet(pairs: Sequence[tuple[Claim, Verdict]], output: Path) -> SheetResult:
     """Write ``output`` (.tex, or .pdf compiled from a .tex written beside it).
 
     Without TeX a .pdf request still writes the .tex and raises :class:`TexError`
     saying that no PDF was made.
     """
-    suffix = output.suffix.lower()
-    if suffix not in (".pdf", ".tex"):
-        raise InputError(f"sheet output must end in .pdf or .tex, got '{output.name}'")
+    suffix = validate_output(output)
     source = render_tex(pairs)
     tex_path = output.with_suffix(".tex")
     tex_path.write_text(source, encoding="utf-8")
