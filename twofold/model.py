@@ -178,7 +178,8 @@ class Verdict:
     def summary(self) -> str:
         """One line: the decision, the numbers, and how it was decided."""
         if self.failure is not None:
-            return f"FAIL: {self.failure}"
+            numeric = f"; numerics meanwhile: {self.estimate.value:.12g} ({self.estimate.method})" if self.estimate else ""
+            return f"FAIL: {self.failure}{numeric}"
         assert self.comparison is not None
         c = self.comparison
         word = "PASS" if self.passed else "FAIL"
