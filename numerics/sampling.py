@@ -1,0 +1,666 @@
+r"""Search by sampling (kexue.fm posts 8062, 8084), numerically.
+
+Independent of :mod:`theorems.sampling`: the same instances (see that module's
+docstring) are rebuilt here in float64 and *sampled* — rejection and
+importance sampling vectorised over draws, Metropolis–Hastings and Gibbs
+vectorised over many independent chains (a chain is sequential, so the loop is
+over steps, never over samples), CGMH on sentences stored as padded token
+arrays.  Graph facts come from networkx.
+
+Statistical decisions are made at :data:`ALPHA` each:
+
+* :func:`law_fit` — an empirical law against a claimed law: Pearson's
+  chi-square (``scipy.stats.chisquare``; cells with expected count below 5
+  pooled) *and* a distribution-free total-variation bound
+  :math:`\mathrm{TV} \le \tfrac12\sqrt{(k-1)/N} + \sqrt{\ln(1/\alpha)/(2N)}`
+  (the first term bounds :math:`E\,\mathrm{TV}` by Cauchy–Schwarz, the second
+  is McDiarmid's inequality: one sample moves TV by at most :math:`1/N`);
+* :func:`proportion_interval` — Clopper–Pearson interval at level :math:`1-\alpha`
+  (``scipy.stats.binomtest(...).proportion_ci``);
+* :func:`ks_fit` — Kolmogorov–Smirnov (``scipy.stats.kstest``), critical value
+  ``scipy.stats.kstwo.isf(alpha, m)``.
+
+Chains that start from the target law itself (drawn i.i.d. here) give i.i.d.
+final states whose law is :math:`\pi P^T`; that equals :math:`\pi` exactly when
+:math:`\pi` is stationary, so those tests carry no mixing-time approximation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+from scipy import optimize, special, stats
+
+from numerics.estimate import Estimate
+from twofold.errors import NumericError
+
+ALPHA = 1e-7
+"""Significance level of every test here: a correct claim fails one test with probability <= 1e-7."""
+
+MIN_EXPECTED = 5.0
+"""Chi-square cells with a smaller expected count are pooled."""
+
+MIXED_TV = 1e-9
+"""Convergence runs are long enough that TV(P^t(x0, .), pi), computed by float matrix powers, is below this."""
+
+
+# ---------------------------------------------------------------- statistical tests
+
+
+@dataclass(frozen=True)
+class LawFit:
+    """Outcome of :func:`law_fit`: chi-square against its critical value, TV against its bound."""
+
+    chi2: float
+    dof: int
+    critical: float
+    p_value: float
+    tv: float
+    tv_bound: float
+    samples: int
+
+    @property
+    def passed(self) -> bool:
+        return self.chi2 <= self.critical and self.tv <= self.tv_bound
+
+
+def _pooled(observed: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge the cells with the smallest expected counts until every cell expects at least :data:`MIN_EXPECTED`."""
+    small = int(np.sum(expected < MIN_EXPECTED))
+    if small == 0:
+        return observed, expected
+    order = np.argsort(expected, kind="stable")
+    cut = max(small, int(np.searchsorted(np.cumsum(expected[order]), MIN_EXPECTED)) + 1)
+    kept, pooled = order[cut:], order[:cut]
+    return np.append(observed[kept], observed[pooled].sum()), np.append(expected[kept], expected[pooled].sum())
+
+
+def law_fit(counts: np.ndarray, probabilities: np.ndarray, alpha: float = ALPHA) -> LawFit:
+    r"""Test that ``counts`` (N i.i.d. draws) come from ``probabilities``, by chi-square and by TV, each at ``alpha``."""
+    observed = np.asarray(counts, dtype=float)
+    law = np.asarray(probabilities, dtype=float)
+    total = observed.sum()
+    if total == 0:
+        raise NumericError("no draws to test")
+    tv = 0.5 * float(np.abs(observed / total - law).sum())
+    tv_bound = 0.5 * math.sqrt((law.size - 1) / total) + math.sqrt(math.log(1 / alpha) / (2 * total))
+    impossible = bool(np.any((law == 0) & (observed > 0)))
+    cells, expected = _pooled(observed[law > 0], total * law[law > 0])
+    dof = cells.size - 1
+    if impossible:
+        chi2, p_value = math.inf, 0.0
+    elif dof == 0:
+        chi2, p_value = 0.0, 1.0
+    else:
+        chi2, p_value = (float(value) for value in stats.chisquare(cells, expected * total / expected.sum()))
+    critical = float(stats.chi2.isf(alpha, dof)) if dof else 0.0
+    return LawFit(chi2, dof, critical, p_value, tv, tv_bound, int(total))
+
+
+def proportion_interval(successes: int, trials: int, alpha: float = ALPHA) -> tuple[float, float]:
+    """Clopper–Pearson interval for a binomial proportion at confidence ``1 - alpha``."""
+    interval = stats.binomtest(int(successes), int(trials)).proportion_ci(confidence_level=1 - alpha, method="exact")
+    return float(interval.low), float(interval.high)
+
+
+@dataclass(frozen=True)
+class KsFit:
+    """Kolmogorov–Smirnov statistic against its critical value at ``alpha``."""
+
+    statistic: float
+    critical: float
+    p_value: float
+    samples: int
+
+
+def ks_fit(samples: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray], alpha: float = ALPHA) -> dict[str, float]:
+    """``scipy.stats.kstest`` against ``cdf``, with the exact critical value; returned as a JSON-friendly dict."""
+    result = stats.kstest(samples, cdf)
+    fit = KsFit(float(result.statistic), float(stats.kstwo.isf(alpha, samples.size)), float(result.pvalue), int(samples.size))
+    return dataclasses.asdict(fit)
+
+
+def _mean_and_error(values: np.ndarray) -> tuple[float, float]:
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(values.size))
+
+
+# ---------------------------------------------------------------- M1 rejection sampling
+
+
+def finite_target(n: int) -> np.ndarray:
+    r""":math:`\rho_i = (i+1)^2`."""
+    return np.arange(1, n + 1, dtype=float) ** 2
+
+
+def finite_proposal(n: int, hole: int = 0) -> np.ndarray:
+    r""":math:`q_i \propto i+1` on :math:`i < n - \mathrm{hole}`, zero beyond."""
+    weights = np.arange(1, n + 1, dtype=float)
+    weights[n - hole :] = 0.0
+    return weights / weights.sum()
+
+
+def _rejection_setup(n: int, slack: float) -> tuple[np.ndarray, np.ndarray, float]:
+    rho, q = finite_target(n), finite_proposal(n)
+    return rho, q, slack * float(np.max(rho / q))
+
+
+def _propose_and_test(
+    rng: np.random.Generator, rho: np.ndarray, q: np.ndarray, envelope: float, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` proposals from q and the accept flags :math:`U < \\rho/(Mq)`."""
+    proposals = rng.choice(rho.size, size=size, p=q)
+    return proposals, rng.random(size) * envelope * q[proposals] < rho[proposals]
+
+
+def rejection_finite(n: int, slack: float, samples: int, seed: int) -> Estimate:
+    r"""M1: acceptance rate of ``samples`` proposals (Clopper–Pearson interval) and the accepted values' counts."""
+    rng = np.random.default_rng(seed)
+    rho, q, envelope = _rejection_setup(n, slack)
+    proposals, accepted = _propose_and_test(rng, rho, q, envelope, samples)
+    kept = int(accepted.sum())
+    if kept == 0:
+        raise NumericError(f"none of {samples} proposals was accepted")
+    return Estimate(
+        value=kept / samples,
+        interval=proportion_interval(kept, samples),
+        method=f"vectorised rejection sampler; Clopper-Pearson interval at 1 - {ALPHA:g}",
+        n=samples,
+        seed=seed,
+        details={"accepted": kept, "counts": np.bincount(proposals[accepted], minlength=n)},
+    )
+
+
+def rejection_trials(n: int, slack: float, draws: int, seed: int) -> Estimate:
+    r"""M1: trials needed for each of ``draws`` accepted samples (i.i.d. geometric), their mean and histogram.
+
+    Proposals are made in batches until ``draws`` acceptances; the trial
+    counts of the first ``draws`` acceptances are exactly i.i.d.
+    """
+    rng = np.random.default_rng(seed)
+    rho, q, envelope = _rejection_setup(n, slack)
+    flags, found = [], 0
+    while found < draws:
+        flags.append(_propose_and_test(rng, rho, q, envelope, draws)[1])
+        found += int(flags[-1].sum())
+    trials = np.diff(np.flatnonzero(np.concatenate(flags)), prepend=-1)[:draws]
+    mean, error = _mean_and_error(trials)
+    return Estimate(
+        value=mean,
+        stderr=error,
+        method="trials until acceptance, vectorised over batches of proposals",
+        n=draws,
+        seed=seed,
+        details={"histogram": np.bincount(trials)[1:], "max_trials": int(trials.max())},
+    )
+
+
+def _laplace_log_ratio(points: np.ndarray, scale: float) -> np.ndarray:
+    r""":math:`\log(\rho/q)` for :math:`\rho = e^{-x^2/2}` and the Laplace density of scale ``scale``."""
+    return -(points**2) / 2 + np.abs(points) / scale + math.log(2 * scale)
+
+
+def rejection_continuous(scale: float, slack: float, samples: int, seed: int) -> Estimate:
+    r"""M1 on :math:`\mathbb{R}`: Laplace proposals for :math:`\rho = e^{-x^2/2}`; acceptance rate and a KS test.
+
+    The envelope :math:`\sup \rho/q` is found by ``scipy.optimize.minimize_scalar``
+    (bounded, on :math:`|x| \in [0, 10\max(s, 1/s)]`); the accepted values are
+    tested against ``scipy.stats.norm.cdf``.
+    """
+    rng = np.random.default_rng(seed)
+    best = optimize.minimize_scalar(
+        lambda point: -_laplace_log_ratio(np.array(point), scale),
+        bounds=(0.0, 10 * max(scale, 1 / scale)),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
+    log_envelope = -float(best.fun) + math.log(slack)
+    proposals = rng.laplace(0.0, scale, samples)
+    accepted = np.log(rng.random(samples)) < _laplace_log_ratio(proposals, scale) - log_envelope
+    kept = int(accepted.sum())
+    if kept < 2:
+        raise NumericError(f"only {kept} of {samples} proposals accepted")
+    return Estimate(
+        value=kept / samples,
+        interval=proportion_interval(kept, samples),
+        method=f"Laplace proposals, envelope by scipy.optimize; Clopper-Pearson at 1 - {ALPHA:g}",
+        n=samples,
+        seed=seed,
+        details={
+            "accepted": kept,
+            "envelope": math.exp(log_envelope),
+            "argmax": float(best.x),
+            "ks": ks_fit(proposals[accepted], stats.norm.cdf),
+        },
+    )
+
+
+# ---------------------------------------------------------------- M2 importance sampling
+
+
+def importance(n: int, hole: int, batch: int, replications: int, samples: int, seed: int) -> Estimate:
+    r"""M2: :math:`\hat Z_N` replicated (unbiasedness at :math:`N` = ``batch``) and SNIS of :math:`f(i) = i` on ``samples`` draws.
+
+    Value: the mean of ``replications`` independent :math:`\hat Z_{\mathrm{batch}}`,
+    with its standard error.  ``details``: the SNIS estimate and its
+    delta-method standard error :math:`\sqrt{\sum w_k^2 (f_k - \hat\mu)^2}/\sum w_k`
+    (its :math:`O(1/N)` bias is far below that at the sample sizes allowed).
+    """
+    rng = np.random.default_rng(seed)
+    rho, q = finite_target(n), finite_proposal(n, hole)
+    draws = rng.choice(n, size=(replications, batch), p=q)
+    z_mean, z_error = _mean_and_error((rho[draws] / q[draws]).mean(axis=1))
+    points = rng.choice(n, size=samples, p=q)
+    weights = rho[points] / q[points]
+    snis = float(np.sum(weights * points) / weights.sum())
+    snis_error = float(np.sqrt(np.sum(weights**2 * (points - snis) ** 2)) / weights.sum())
+    return Estimate(
+        value=z_mean,
+        stderr=z_error,
+        method=f"mean of {replications} replications of Z_hat over {batch} draws",
+        n=replications * batch,
+        seed=seed,
+        details={"snis": snis, "snis_stderr": snis_error, "snis_samples": samples, "max_weight": float(weights.max())},
+    )
+
+
+# ---------------------------------------------------------------- chains on a finite space
+
+
+@dataclass(frozen=True)
+class GraphStructure:
+    """Strongly connected components of a transition graph; period of the start's component (networkx)."""
+
+    components: tuple[tuple[int, ...], ...]
+    period: int
+    aperiodic: bool
+
+
+def _period(graph: nx.DiGraph, root: int) -> int:
+    r"""Period of a strongly connected digraph: :math:`\gcd` of :math:`\ell(u) + 1 - \ell(v)` over its edges (:math:`\ell` = BFS level)."""
+    level = nx.single_source_shortest_path_length(graph, root)
+    gaps = np.array([level[u] + 1 - level[w] for u, w in graph.edges], dtype=int)
+    return int(np.gcd.reduce(np.abs(gaps))) if gaps.size else 0
+
+
+def graph_structure(matrix: np.ndarray, start: int = 0) -> GraphStructure:
+    """Components (``nx.strongly_connected_components``) and period (BFS levels, with ``nx.is_aperiodic``)."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(matrix.shape[0]))
+    graph.add_edges_from(zip(*(axis.tolist() for axis in np.nonzero(matrix > 0))))
+    components = tuple(sorted(tuple(sorted(c)) for c in nx.strongly_connected_components(graph)))
+    home = graph.subgraph(next(c for c in components if start in c))
+    return GraphStructure(components, _period(home, start), nx.is_aperiodic(home))
+
+
+def mh_matrix(weights: np.ndarray, proposal: np.ndarray, hastings: bool = True) -> np.ndarray:
+    r"""Float MH kernel :math:`P(x,y) = q(y|x)\min(1, \rho_y q(x|y)/(\rho_x q(y|x)))`, remainder on the diagonal."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = weights[None, :] / weights[:, None] * (proposal.T / proposal if hastings else 1.0)
+    kernel = np.where(proposal > 0, proposal * np.minimum(1.0, np.nan_to_num(ratio)), 0.0)
+    np.fill_diagonal(kernel, 0.0)
+    np.fill_diagonal(kernel, 1.0 - kernel.sum(axis=1))
+    return kernel
+
+
+def mh_accept(
+    rng: np.random.Generator, current: np.ndarray, proposed: np.ndarray, weights: np.ndarray, proposal: np.ndarray, hastings: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""One vectorised MH decision per chain: accept w.p. :math:`\min(1, \rho_y q(x|y)/(\rho_x q(y|x)))`."""
+    ratio = weights[proposed] / weights[current]
+    if hastings:
+        ratio = ratio * proposal[proposed, current] / proposal[current, proposed]
+    accept = rng.random(current.size) < ratio
+    return np.where(accept, proposed, current), accept
+
+
+def flow_asymmetry(weights: np.ndarray, kernel: np.ndarray) -> float:
+    r"""Largest :math:`|\rho_x P(x,y) - \rho_y P(y,x)|` relative to the largest flow (0 under detailed balance)."""
+    flows = weights[:, None] * kernel
+    return float(np.abs(flows - flows.T).max() / flows.max())
+
+
+def ring_weights(n: int, skew: int) -> np.ndarray:
+    return np.arange(1, n + 1, dtype=float) ** skew
+
+
+def _crosses_bridge(source: np.ndarray, target: np.ndarray, n: int) -> np.ndarray:
+    low, high = np.minimum(source, target), np.maximum(source, target)
+    return ((low == n // 2 - 1) & (high == n // 2)) | ((low == 0) & (high == n - 1))
+
+
+def ring_proposal(n: int, lean: float, bridge: float) -> np.ndarray:
+    """The ring proposal as a float matrix (see :mod:`theorems.sampling` for the mechanism)."""
+    states = np.arange(n)
+    matrix = np.zeros((n, n))
+    for step, prob in ((1, lean), (-1, 1.0 - lean)):
+        target = (states + step) % n
+        gate = np.where(_crosses_bridge(states, target, n), bridge, 1.0)
+        np.add.at(matrix, (states, target), prob * gate)
+        np.add.at(matrix, (states, states), prob * (1.0 - gate))
+    return matrix
+
+
+def ring_propose(rng: np.random.Generator, states: np.ndarray, n: int, lean: float, bridge: float) -> np.ndarray:
+    """Sample the ring proposal for every chain: a step of +1 w.p. ``lean``; a bridge is crossed w.p. ``bridge``."""
+    target = (states + np.where(rng.random(states.size) < lean, 1, -1)) % n
+    blocked = _crosses_bridge(states, target, n) & (rng.random(states.size) >= bridge)
+    return np.where(blocked, states, target)
+
+
+def mh_stationary(n: int, skew: int, lean: float, hastings: int, chains: int, steps: int, seed: int) -> Estimate:
+    r"""M3: ``chains`` ring chains started i.i.d. from :math:`\pi`, ``steps`` MH steps each.
+
+    Value: the mean final state (standard error across chains); ``details``:
+    final counts, acceptance rate and the float kernel's flow asymmetry.
+    """
+    rng = np.random.default_rng(seed)
+    weights, proposal = ring_weights(n, skew), ring_proposal(n, lean, 1.0)
+    states = rng.choice(n, size=chains, p=weights / weights.sum())
+    accepted = 0
+    for _ in range(steps):
+        states, moved = mh_accept(rng, states, ring_propose(rng, states, n, lean, 1.0), weights, proposal, bool(hastings))
+        accepted += int(moved.sum())
+    mean, error = _mean_and_error(states)
+    return Estimate(
+        value=mean,
+        stderr=error,
+        method=f"{chains} independent MH chains from pi, {steps} steps each",
+        n=chains,
+        seed=seed,
+        details={
+            "counts": np.bincount(states, minlength=n),
+            "acceptance_rate": accepted / (chains * steps),
+            "flow_asymmetry": flow_asymmetry(weights, mh_matrix(weights, proposal, bool(hastings))),
+        },
+    )
+
+
+def _mixing_time(kernel: np.ndarray, law: np.ndarray, start: int, max_steps: int) -> tuple[int, float]:
+    r"""First :math:`t \le` ``max_steps`` with :math:`\mathrm{TV}(P^t(x_0,\cdot), \pi) \le` :data:`MIXED_TV`, and that TV."""
+    current = np.eye(kernel.shape[0])[start]
+    tv = 1.0
+    for step in range(1, max_steps + 1):
+        current = current @ kernel
+        tv = 0.5 * float(np.abs(current - law).sum())
+        if tv <= MIXED_TV:
+            return step, tv
+    return max_steps, tv
+
+
+def mh_convergence(n: int, skew: int, bridge: float, chains: int, max_steps: int, seed: int) -> Estimate:
+    r"""M3: structure of the ring chain (networkx) and ``chains`` chains run from state 0 until mixed.
+
+    Value: the number of strongly connected components of the proposal graph.
+    ``details``: the components, the period and ``nx.is_aperiodic`` of the
+    transition graph, the number of steps run (:func:`_mixing_time`, capped at
+    ``max_steps``), the second largest eigenvalue modulus, and the final counts.
+    An irreducible aperiodic chain that has not mixed by ``max_steps`` raises
+    :class:`NumericError` (the run is too short; the claim is not refuted);
+    a reducible or periodic one runs to the cap, so its failure shows.
+    """
+    rng = np.random.default_rng(seed)
+    weights, proposal = ring_weights(n, skew), ring_proposal(n, 0.5, bridge)
+    kernel = mh_matrix(weights, proposal)
+    proposal_graph, transitions = graph_structure(proposal), graph_structure(kernel)
+    steps, tv = _mixing_time(kernel, weights / weights.sum(), 0, max_steps)
+    if len(proposal_graph.components) == 1 and transitions.aperiodic and tv > MIXED_TV:
+        raise NumericError(
+            f"the chain is irreducible and aperiodic but TV(P^{steps}(0, .), pi) = {tv:.3g} > {MIXED_TV:g}: raise max_steps"
+        )
+    states = np.zeros(chains, dtype=int)
+    for _ in range(steps):
+        states = mh_accept(rng, states, ring_propose(rng, states, n, 0.5, bridge), weights, proposal, True)[0]
+    moduli = np.sort(np.abs(np.linalg.eigvals(kernel)))
+    return Estimate(
+        value=float(len(proposal_graph.components)),
+        method="networkx strongly connected components of the proposal graph; chains from state 0",
+        n=chains,
+        seed=seed,
+        details={
+            "components": [list(c) for c in proposal_graph.components],
+            "period": transitions.period,
+            "networkx_aperiodic": transitions.aperiodic,
+            "steps": steps,
+            "tv_after_steps": tv,
+            "second_eigenvalue_modulus": float(moduli[-2]),
+            "counts": np.bincount(states, minlength=n),
+        },
+    )
+
+
+# ---------------------------------------------------------------- M3 on a continuous target
+
+
+def quartic_cdf(points: np.ndarray) -> np.ndarray:
+    r"""CDF of :math:`\rho \propto e^{-x^4/4}`: :math:`\tfrac12 + \tfrac12\operatorname{sign}(x)\,P(\tfrac14, x^4/4)`, P regularised."""
+    return 0.5 + 0.5 * np.sign(points) * special.gammainc(0.25, points**4 / 4)
+
+
+def quartic_draws(rng: np.random.Generator, size: int) -> np.ndarray:
+    r"""I.i.d. draws from :math:`e^{-x^4/4}` by rejection from :math:`\mathcal{N}(0,1)`.
+
+    :math:`\rho/\varphi \propto e^{x^2/2 - x^4/4} = e^{1/4 - (x^2-1)^2/4} \le e^{1/4}`,
+    so accept w.p. :math:`e^{-(x^2-1)^2/4}` (about 0.8).
+    """
+    kept: list[np.ndarray] = []
+    while sum(part.size for part in kept) < size:
+        batch = rng.standard_normal(size)
+        kept.append(batch[rng.random(size) < np.exp(-((batch**2 - 1) ** 2) / 4)])
+    return np.concatenate(kept)[:size]
+
+
+def mh_continuous(step: float, drift: float, chains: int, steps: int, seed: int) -> Estimate:
+    r"""M3 on :math:`\mathbb{R}`: random-walk Metropolis for :math:`e^{-x^4/4}`, ``chains`` chains from :math:`\pi`.
+
+    Proposal :math:`y = x + \mathrm{drift} + \mathrm{step}\,\xi`, accepted w.p.
+    :math:`\min(1, \rho(y)/\rho(x))`.  Value: mean of :math:`x_T^2` across chains;
+    ``details``: a KS test of :math:`x_T` against :func:`quartic_cdf`.
+    """
+    rng = np.random.default_rng(seed)
+    states = quartic_draws(rng, chains)
+    accepted = 0
+    for _ in range(steps):
+        proposed = states + drift + step * rng.standard_normal(chains)
+        accept = rng.random(chains) < np.exp(np.minimum(0.0, (states**4 - proposed**4) / 4))
+        states = np.where(accept, proposed, states)
+        accepted += int(accept.sum())
+    mean, error = _mean_and_error(states**2)
+    return Estimate(
+        value=mean,
+        stderr=error,
+        method=f"{chains} random-walk Metropolis chains from pi, {steps} steps each",
+        n=chains,
+        seed=seed,
+        details={"ks": ks_fit(states, quartic_cdf), "acceptance_rate": accepted / (chains * steps), "mean": float(states.mean())},
+    )
+
+
+# ---------------------------------------------------------------- M4 Gibbs
+
+
+def gibbs_states(dims: int, values: int) -> np.ndarray:
+    """All states, one per row, in ``itertools.product`` order (first coordinate most significant)."""
+    return np.array(list(itertools.product(range(values), repeat=dims)), dtype=int).reshape(-1, dims)
+
+
+def gibbs_weights(states: np.ndarray) -> np.ndarray:
+    r""":math:`\rho(x) = \prod_i (x_i+1) \cdot 2^{\#\{i: x_i = x_{i+1}\}}`."""
+    agreements = (states[:, 1:] == states[:, :-1]).sum(axis=1)
+    return np.prod(states + 1, axis=1) * 2.0**agreements
+
+
+def _coordinate_proposal(
+    states: np.ndarray, weights: np.ndarray, chains_at: np.ndarray, coordinate: np.ndarray, power: int
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""For each chain: the states reachable by changing ``coordinate``, and their proposal law :math:`\propto \rho^{p}`."""
+    values = states.max() + 1
+    place = values ** (states.shape[1] - 1 - coordinate)
+    base = chains_at - states[chains_at, coordinate] * place
+    candidates = base[:, None] + np.arange(values)[None, :] * place[:, None]
+    scores = weights[candidates] ** power
+    return candidates, scores / scores.sum(axis=1, keepdims=True)
+
+
+def gibbs(dims: int, values: int, power: int, chains: int, steps: int, seed: int) -> Estimate:
+    r"""M4: random-scan Gibbs run as MH (the reverse proposal computed from the proposed state), chains from :math:`\pi`.
+
+    Value: the acceptance rate over all ``chains * steps`` proposals with its
+    Clopper–Pearson interval; ``details``: the largest :math:`|r - 1|` of the
+    float acceptance ratios and the final counts.
+    """
+    rng = np.random.default_rng(seed)
+    states = gibbs_states(dims, values)
+    weights = gibbs_weights(states)
+    current = rng.choice(weights.size, size=chains, p=weights / weights.sum())
+    rows = np.arange(chains)
+    accepted, deviation = 0, 0.0
+    for _ in range(steps):
+        coordinate = rng.integers(dims, size=chains)
+        candidates, forward = _coordinate_proposal(states, weights, current, coordinate, power)
+        choice = np.minimum((forward.cumsum(axis=1) < rng.random(chains)[:, None]).sum(axis=1), values - 1)
+        proposed = candidates[rows, choice]
+        _, backward = _coordinate_proposal(states, weights, proposed, coordinate, power)
+        ratio = weights[proposed] * backward[rows, states[current, coordinate]] / (weights[current] * forward[rows, choice])
+        accept = rng.random(chains) < ratio
+        current = np.where(accept, proposed, current)
+        accepted += int(accept.sum())
+        deviation = max(deviation, float(np.abs(ratio - 1).max()))
+    total = chains * steps
+    return Estimate(
+        value=accepted / total,
+        interval=proportion_interval(accepted, total),
+        method=f"random-scan Gibbs as MH, {chains} chains x {steps} steps; Clopper-Pearson at 1 - {ALPHA:g}",
+        n=total,
+        seed=seed,
+        details={"max_ratio_deviation": deviation, "counts": np.bincount(current, minlength=weights.size)},
+    )
+
+
+# ---------------------------------------------------------------- M5 CGMH
+
+
+REPLACE, INSERT, DELETE = 0, 1, 2
+
+
+def sentence_space(length: int, vocab: int) -> list[tuple[int, ...]]:
+    """Sentences of length 1..``length``, shortest first, each length in ``itertools.product`` order."""
+    return [s for size in range(1, length + 1) for s in itertools.product(range(vocab), repeat=size)]
+
+
+def sentence_weights(space: list[tuple[int, ...]]) -> np.ndarray:
+    r""":math:`\rho(s) = (1 + 3[0 \in s]) \prod_j 1/(s_j+2)`."""
+    return np.array([(4.0 if 0 in s else 1.0) / math.prod(w + 2 for w in s) for s in space])
+
+
+def word_law(vocab: int) -> np.ndarray:
+    weights = np.arange(1, vocab + 1, dtype=float)
+    return weights / weights.sum()
+
+
+def allowed_actions(size: int, length: int) -> list[int]:
+    return [REPLACE] + ([INSERT] if size < length else []) + ([DELETE] if size > 1 else [])
+
+
+def cgmh_proposal(space: list[tuple[int, ...]], length: int, vocab: int) -> np.ndarray:
+    """The CGMH proposal matrix, by adding up every (action, position, word) choice's probability."""
+    index = {s: i for i, s in enumerate(space)}
+    words = word_law(vocab)
+    matrix = np.zeros((len(space), len(space)))
+    for i, s in enumerate(space):
+        actions = allowed_actions(len(s), length)
+        for action in actions:
+            if action == DELETE:
+                for pos in range(len(s)):
+                    matrix[i, index[s[:pos] + s[pos + 1 :]]] += 1 / (len(actions) * len(s))
+                continue
+            slots = len(s) + (action == INSERT)
+            for pos, w in itertools.product(range(slots), range(vocab)):
+                moved = s[:pos] + (w,) + s[pos + (action == REPLACE) :]
+                matrix[i, index[moved]] += words[w] / (len(actions) * slots)
+    return matrix
+
+
+@dataclass(frozen=True)
+class SentenceTable:
+    """Sentences as padded token rows (-1 = empty), their lengths, and a code -> index lookup."""
+
+    tokens: np.ndarray
+    sizes: np.ndarray
+    lookup: np.ndarray
+    radix: np.ndarray
+
+    def index(self, tokens: np.ndarray) -> np.ndarray:
+        return self.lookup[(tokens + 1) @ self.radix]
+
+
+def sentence_table(space: list[tuple[int, ...]], length: int, vocab: int) -> SentenceTable:
+    tokens = np.full((len(space), length), -1, dtype=int)
+    for i, s in enumerate(space):
+        tokens[i, : len(s)] = s
+    radix = (vocab + 1) ** np.arange(length)
+    lookup = np.full((vocab + 1) ** length, -1, dtype=int)
+    lookup[(tokens + 1) @ radix] = np.arange(len(space))
+    return SentenceTable(tokens, (tokens >= 0).sum(axis=1), lookup, radix)
+
+
+def cgmh_propose(rng: np.random.Generator, table: SentenceTable, current: np.ndarray, length: int, vocab: int) -> np.ndarray:
+    """Apply one random insert/delete/replace to every chain's sentence (vectorised over chains)."""
+    size = table.sizes[current]
+    can_insert, can_delete = size < length, size > 1
+    pick = np.floor(rng.random(current.size) * (1 + can_insert + can_delete)).astype(int)
+    action = np.where(pick == 0, REPLACE, np.where((pick == 1) & can_insert, INSERT, DELETE))
+    slots = size + (action == INSERT)
+    pos = np.floor(rng.random(current.size) * slots).astype(int)[:, None]
+    word = rng.choice(vocab, size=current.size, p=word_law(vocab))[:, None]
+    tokens = table.tokens[current]
+    column = np.arange(length)[None, :]
+    padding = np.full((current.size, 1), -1)
+    right = np.hstack([padding, tokens[:, :-1]])
+    left = np.hstack([tokens[:, 1:], padding])
+    replaced = np.where(column == pos, word, tokens)
+    inserted = np.where(column < pos, tokens, np.where(column == pos, word, right))
+    deleted = np.where(column < pos, tokens, left)
+    moved = np.select([action[:, None] == REPLACE, action[:, None] == INSERT], [replaced, inserted], deleted)
+    return table.index(moved)
+
+
+def cgmh(length: int, vocab: int, hastings: int, chains: int, steps: int, seed: int) -> Estimate:
+    r"""M5: CGMH chains on sentences, started i.i.d. from :math:`\pi`; the proposal sampled move by move.
+
+    Value: mean final sentence length (standard error across chains);
+    ``details``: final counts, acceptance rate, flow asymmetry of the float
+    kernel, and the proposal graph's components and aperiodicity (networkx).
+    """
+    rng = np.random.default_rng(seed)
+    space = sentence_space(length, vocab)
+    weights, proposal = sentence_weights(space), cgmh_proposal(space, length, vocab)
+    table = sentence_table(space, length, vocab)
+    current = rng.choice(len(space), size=chains, p=weights / weights.sum())
+    accepted = 0
+    for _ in range(steps):
+        proposed = cgmh_propose(rng, table, current, length, vocab)
+        current, moved = mh_accept(rng, current, proposed, weights, proposal, bool(hastings))
+        accepted += int(moved.sum())
+    mean, error = _mean_and_error(table.sizes[current])
+    kernel = mh_matrix(weights, proposal, bool(hastings))
+    structure = graph_structure(kernel)
+    return Estimate(
+        value=mean,
+        stderr=error,
+        method=f"{chains} CGMH chains from pi, {steps} insert/delete/replace steps each",
+        n=chains,
+        seed=seed,
+        details={
+            "counts": np.bincount(current, minlength=len(space)),
+            "acceptance_rate": accepted / (chains * steps),
+            "flow_asymmetry": flow_asymmetry(weights, kernel),
+            "components": len(structure.components),
+            "networkx_aperiodic": structure.aperiodic,
+        },
+    )

@@ -1,0 +1,869 @@
+r"""Search by sampling (kexue.fm posts 8062, 8084), exactly.
+
+A target :math:`\pi = \rho/Z` known up to its normaliser :math:`Z`, on a finite
+or continuous space.  Each function returns a :class:`~twofold.model.Derivation`
+whose steps sympy checked when they were built.  Each claim is derived twice
+over: *in general* (symbolic weights and proposals on a small space, or a
+symbolic density) and *on the concrete instance* that :mod:`numerics.sampling`
+samples from, with exact rationals.
+
+The instances (implemented independently in :mod:`numerics.sampling`):
+
+* finite target :math:`\rho_i = (i+1)^2`, :math:`i = 0..n-1`, proposal
+  :math:`q_i \propto i+1` (for importance sampling: on :math:`i < n - h`,
+  :math:`h` = ``hole``), envelope :math:`M = c \max_i \rho_i/q_i` (``slack`` c);
+* continuous rejection: :math:`\rho(x) = e^{-x^2/2}`, Laplace proposal of scale s;
+* ring chain: :math:`\rho_x = (x+1)^{\mathrm{skew}}` on :math:`\mathbb{Z}_n`;
+  propose :math:`x+1` w.p. ``lean``, :math:`x-1` otherwise; the two *bridge*
+  edges :math:`\{h-1, h\}` and :math:`\{n-1, 0\}` (:math:`h = \lfloor n/2\rfloor`)
+  are crossed only w.p. ``bridge`` (else the proposal stays at :math:`x`);
+* continuous MH: :math:`\rho(x) = e^{-x^4/4}`, Gaussian random walk with ``drift``;
+* Gibbs: :math:`x \in \{0..k-1\}^d`,
+  :math:`\rho(x) = \prod_i (x_i+1)\cdot 2^{\#\{i:\,x_i = x_{i+1}\}}`; random scan,
+  new value proposed :math:`\propto \rho^{\mathrm{power}}`;
+* CGMH: sentences of length :math:`1..L` over words :math:`0..v-1`,
+  :math:`\rho(s) = (1 + 3[0 \in s])\prod_j 1/(s_j + 2)`; action uniform among the
+  allowed ones (no insert at length L, no delete at length 1), position uniform,
+  word proposed :math:`\propto w + 1`.
+
+States are ordered as :func:`itertools.product` lists them (sentences by length
+first); laws are returned in that order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from functools import cache
+
+import sympy
+from sympy import Abs, Function, Integer, Integral, Matrix, Min, Rational, SparseMatrix, Symbol, Tuple, exp, oo, pi, sqrt, symbols
+from sympy.polys.matrices import DomainMatrix
+
+from twofold.derivation import Proof, is_zero
+from twofold.model import Derivation
+
+a, b = symbols("a b", positive=True)
+x = Symbol("x", real=True)
+y = Symbol("y", real=True)
+t = Symbol("t", nonnegative=True)
+k = Symbol("k", integer=True, positive=True)
+v = Symbol("v", nonnegative=True)
+reject = Symbol("r", nonnegative=True)
+"""Probability of one rejection, :math:`1 - a`."""
+N = Symbol("N", integer=True, positive=True)
+sigma = Symbol("sigma", positive=True)
+rho_x, rho_y, S = symbols("rho_x rho_y S", positive=True)
+envelope_M = Symbol("M", positive=True)
+normaliser_Z = Symbol("Z", positive=True)
+ell, mult = symbols("ell m", positive=True)
+a_ins, a_del, a_rep, g_w, g_u = symbols("a_ins a_del a_rep g_w g_u", positive=True)
+
+GENERAL_STATES = 3
+"""Size of the finite space on which M1 and M2 are derived with symbolic weights and proposals."""
+
+Kernel = dict[tuple[int, int], sympy.Expr]
+"""A sparse transition or proposal matrix: ``(from, to) -> probability``."""
+
+
+# ---------------------------------------------------------------- shared steps
+
+
+@cache
+def _zero_after_abs_rewrite(expr: sympy.Expr) -> str | None:
+    return is_zero(expr.rewrite(Abs))
+
+
+def certify_matrices_equal(
+    proof: Proof, description: str, shown: tuple[sympy.Expr, sympy.Expr], lhs: Matrix, rhs: Matrix, rule: str
+) -> None:
+    """Record ``lhs = rhs`` (matrices, checked entrywise like :meth:`Proof.equal`), displayed compactly as ``shown``."""
+    how = is_zero(lhs - rhs)
+    proof.certify(
+        description,
+        shown[0],
+        "=",
+        shown[1],
+        rule=rule,
+        holds=how is not None,
+        check=f"{how}(lhs - rhs) = 0 on all {lhs.rows}x{lhs.cols} entries",
+    )
+
+
+def equal_given(
+    proof: Proof, description: str, lhs: sympy.Expr, rhs: sympy.Expr, given: dict[Symbol, sympy.Expr], rule: str
+) -> sympy.Expr:
+    """Record ``lhs = rhs`` checked like :meth:`Proof.equal` after substituting the constraint ``given``; returns ``rhs``."""
+    how = is_zero((lhs - rhs).subs(given))
+    constraint = ", ".join(f"{sympy.sstr(key)} = {sympy.sstr(value)}" for key, value in given.items())
+    proof.certify(description, lhs, "=", rhs, rule=rule, holds=how is not None, check=f"{how}(lhs - rhs) = 0 given {constraint}")
+    return rhs
+
+
+def flow_lemma(proof: Proof) -> sympy.Expr:
+    r"""The MH flow lemma :math:`a\min(1, b/a) = \min(a, b)` for :math:`a, b > 0`; returns its left side."""
+    lhs = a * Min(1, b / a)
+    how = _zero_after_abs_rewrite(lhs - Min(a, b))
+    proof.certify(
+        "MH flow lemma",
+        lhs,
+        "=",
+        Min(a, b),
+        rule="a > 0 moves inside the min",
+        holds=how is not None,
+        check=f"{how}(rewrite(lhs - rhs, Abs)) = 0 with min(p, q) = (p + q - |p - q|)/2",
+    )
+    return lhs
+
+
+def certify_instances(
+    proof: Proof, description: str, lemma: sympy.Expr, flows: Sequence[tuple[sympy.Expr, sympy.Expr, sympy.Expr]]
+) -> None:
+    r"""Certify that each ``flow`` is the lemma's left side at :math:`(a, b)` = its pair, so it equals :math:`\min(a, b)`."""
+    matches = [flow == lemma.xreplace({a: left, b: right}) for flow, left, right in flows]
+    flow, left, right = flows[0]
+    proof.certify(
+        description,
+        flow,
+        "=",
+        Min(left, right),
+        rule="flow lemma",
+        holds=all(matches),
+        check=f"structural match with a*Min(1, b/a) at each pair (a, b): {sum(matches)}/{len(matches)} flows",
+    )
+
+
+def hastings_ratio(backward: sympy.Expr, forward: sympy.Expr) -> sympy.Expr:
+    r""":math:`\rho_y q(x|y) / (\rho_x q(y|x))`, left unevaluated so that a sheet shows what cancels."""
+    return sympy.Mul(rho_y, backward, sympy.Pow(sympy.Mul(rho_x, forward, evaluate=False), -1, evaluate=False), evaluate=False)
+
+
+def normalise(weights: Sequence[sympy.Expr]) -> list[sympy.Expr]:
+    total = sum(weights, Integer(0))
+    return [w / total for w in weights]
+
+
+def metropolis_hastings(weights: Sequence[sympy.Expr], proposal: Kernel, hastings: bool = True) -> Kernel:
+    r"""The MH kernel: :math:`P(x,y) = q(y|x)\min\bigl(1, \tfrac{\rho_y q(x|y)}{\rho_x q(y|x)}\bigr)`, rest on the diagonal.
+
+    With ``hastings=False`` the proposal ratio is left out (the Metropolis ratio
+    :math:`\rho_y/\rho_x`), which is only right for a symmetric proposal.
+    """
+    kernel: Kernel = {}
+    leaving = [Integer(0)] * len(weights)
+    for (i, j), q_ij in proposal.items():
+        if i != j and q_ij != 0:
+            ratio = weights[j] * proposal.get((j, i), Integer(0)) / (weights[i] * q_ij) if hastings else weights[j] / weights[i]
+            kernel[(i, j)] = q_ij * Min(1, ratio)
+            leaving[i] += kernel[(i, j)]
+    kernel.update({(i, i): 1 - out for i, out in enumerate(leaving)})
+    return kernel
+
+
+def support_symmetric(proof: Proof, proposal: Kernel, size: int) -> None:
+    r"""Certify :math:`q(y|x) > 0 \Leftrightarrow q(x|y) > 0`, so every move has a reverse move and the ratio is defined."""
+    one_way = [(i, j) for (i, j), p in proposal.items() if p != 0 and proposal.get((j, i), 0) == 0]
+    proof.certify(
+        "every proposed move can be proposed back",
+        Function("one_way")(Symbol("q")),
+        "=",
+        Integer(0),
+        rule="support of the proposal is symmetric",
+        holds=not one_way,
+        check=f"exact scan of {size}^2 pairs: {len(one_way)} one-way moves{'' if not one_way else f', e.g. {one_way[0]}'}",
+    )
+
+
+def detailed_balance(proof: Proof, weights: Sequence[sympy.Expr], kernel: Kernel, label: Callable[[int], str]) -> None:
+    r"""Certify :math:`\rho_x P(x,y) = \rho_y P(y,x)` on every pair of the instance (exact rationals)."""
+    gaps = {
+        (i, j): weights[i] * p - weights[j] * kernel.get((j, i), Integer(0)) for (i, j), p in kernel.items() if i != j
+    }
+    worst = max(gaps, key=lambda pair: abs(gaps[pair]), default=None)
+    size = Integer(0) if worst is None else abs(gaps[worst])
+    where = "" if size == 0 else f" at x = {label(worst[0])}, y = {label(worst[1])}"
+    proof.certify(
+        "detailed balance on the instance (largest gap over all pairs)",
+        Abs(rho_x * Symbol("P_xy") - rho_y * Symbol("P_yx")),
+        "=",
+        Integer(0),
+        rule="MH acceptance with the Hastings ratio",
+        holds=size == 0,
+        check=f"exact over {len(gaps)} ordered pairs: max gap {size}{where}",
+    )
+
+
+def stationarity(proof: Proof, weights: Sequence[sympy.Expr], kernel: Kernel) -> list[sympy.Expr]:
+    r"""Record :math:`\pi P = \pi` for :math:`\pi = \rho/Z` (exact) and return :math:`\pi`."""
+    law = normalise(weights)
+    size = len(weights)
+    row = Matrix([law])
+    pi_, P_ = sympy.MatrixSymbol("pi", 1, size), sympy.MatrixSymbol("P", size, size)
+    certify_matrices_equal(
+        proof,
+        "stationarity on the instance",
+        (pi_ * P_, pi_),
+        row * SparseMatrix(size, size, kernel),
+        row,
+        rule="sum detailed balance over x",
+    )
+    return law
+
+
+def law_mean(law: Sequence[sympy.Expr], values: Sequence[int]) -> sympy.Expr:
+    return sum((p * value for p, value in zip(law, values)), Integer(0))
+
+
+# ---------------------------------------------------------------- M1 rejection sampling
+
+
+def finite_target(n: int) -> list[sympy.Expr]:
+    r""":math:`\rho_i = (i+1)^2`, :math:`i = 0..n-1`."""
+    return [Integer(i + 1) ** 2 for i in range(n)]
+
+
+def finite_proposal(n: int, hole: int = 0) -> list[sympy.Expr]:
+    r""":math:`q_i \propto i + 1` on :math:`i < n - \mathrm{hole}`, zero beyond."""
+    return normalise([Integer(i + 1) if i < n - hole else Integer(0) for i in range(n)])
+
+
+def _general_rejection(proof: Proof, n: int) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
+    r"""Rejection sampling for every finite target with an envelope, on :math:`n` symbolic states.
+
+    Every :math:`(\rho, q, M)` with :math:`q > 0`, :math:`\sum q = 1` and
+    :math:`M q \ge \rho > 0` is :math:`q_i = \rho_i(1+u_i)/M` with
+    :math:`u_i = Mq_i/\rho_i - 1 \ge 0`, and then :math:`M = \sum_i \rho_i(1 + u_i)`.
+    Returns the acceptance probability :math:`a = Z/M`, the mass
+    :math:`q_1 \rho_1/(Mq_1)` of "propose 1 and accept it", and :math:`\rho_1/Z`.
+    """
+    rho = symbols(f"rho_1:{n + 1}", positive=True)
+    u = symbols(f"u_1:{n + 1}", nonnegative=True)
+    normaliser = {envelope_M: sum((r * (1 + ui) for r, ui in zip(rho, u)), Integer(0))}
+    q = [r * (1 + ui) / envelope_M for r, ui in zip(rho, u)]
+    Z = sum(rho, Integer(0))
+    equal_given(proof, "the proposal is a law", sum(q, Integer(0)), Integer(1), normaliser, rule="q_i = rho_i (1 + u_i)/M")
+    accept = [r / (envelope_M * qi) for r, qi in zip(rho, q)]
+    proof.equal("accept a proposed i w.p. rho_i/(M q_i)", Matrix(accept), Matrix([1 / (1 + ui) for ui in u]), rule="cancel")
+    proof.compare("the envelope makes it a probability", 1 / (1 + u[0]), "<=", Integer(1), rule="u_i >= 0, i.e. M q_i >= rho_i")
+    joint = [qi * ai for qi, ai in zip(q, accept)]
+    acceptance = proof.equal(
+        "P(accept) = sum_i q_i rho_i/(M q_i)", sum(joint, Integer(0)), Z / envelope_M, rule="total probability"
+    )
+    proof.equal("law of an accepted sample", Matrix(joint) / acceptance, Matrix(rho) / Z, rule="Bayes")
+    return acceptance, joint[0], rho[0] / Z
+
+
+def _instance_acceptance(proof: Proof, n: int, slack: Rational) -> tuple[sympy.Expr, list[sympy.Expr]]:
+    """The concrete finite instance: envelope checked exactly; returns the acceptance Z/M and the accepted law."""
+    rho, q = finite_target(n), finite_proposal(n)
+    envelope = slack * max(r / qi for r, qi in zip(rho, q))
+    tightest = min(range(n), key=lambda i: envelope * q[i] / rho[i])
+    proof.compare(
+        f"envelope on the instance, tightest at i = {tightest}",
+        envelope * q[tightest],
+        ">=",
+        rho[tightest],
+        rule="M = c max_i rho_i/q_i, c >= 1",
+    )
+    acceptance = proof.equal(
+        "acceptance probability on the instance",
+        sum((qi * Min(1, r / (envelope * qi)) for r, qi in zip(rho, q)), Integer(0)),
+        sum(rho, Integer(0)) / envelope,
+        rule="P(accept) = Z/M",
+    )
+    accepted = [qi * Min(1, r / (envelope * qi)) / acceptance for r, qi in zip(rho, q)]
+    law = normalise(rho)
+    certify_matrices_equal(
+        proof,
+        "accepted law on the instance",
+        (sympy.MatrixSymbol("p_accepted", n, 1), sympy.MatrixSymbol("rho", n, 1) / normaliser_Z),
+        Matrix(accepted),
+        Matrix(law),
+        rule="rho/Z",
+    )
+    return acceptance, law
+
+
+@cache
+def rejection_law(n: int, slack: Rational) -> Derivation:
+    r"""M1: accepted samples have law :math:`\rho/Z`; acceptance probability :math:`Z/M`.
+
+    Result: ``Tuple(Z/M, Tuple(rho_0/Z, ..., rho_{n-1}/Z))`` on the instance.
+    """
+    proof = Proof()
+    _general_rejection(proof, GENERAL_STATES)
+    acceptance, law = _instance_acceptance(proof, n, slack)
+    return proof.finish(
+        result=Tuple(acceptance, Tuple(*law)), conclusion=r"X \mid \text{accept} \sim \rho/Z,\ P(\text{accept}) = Z/M"
+    )
+
+
+def _series_step(proof: Proof, description: str, term: sympy.Expr, value: sympy.Expr, closed: sympy.Expr) -> None:
+    r"""Certify :math:`\sum_{k\ge1}` ``term`` = ``closed`` at :math:`r = 1 - a = v/(1+v)`.
+
+    ``value`` is the sum computed by sympy as a function of :math:`r`.
+    """
+    ratio = v / (1 + v)
+    how = is_zero(value.subs(reject, ratio) - closed)
+    proof.certify(
+        description,
+        sympy.Sum(term.subs(reject, ratio), (k, 1, oo)),
+        "=",
+        closed,
+        rule="geometric series and its termwise derivative, 0 <= r < 1",
+        holds=how is not None,
+        check=f"sympy Sum.doit() in r (derivative d/dr r*sum r^(k-1) for k r^(k-1)), at r = v/(1+v): {how}(value - rhs) = 0",
+    )
+
+
+@cache
+def rejection_trials(n: int, slack: Rational) -> Derivation:
+    r"""M1: the number of trials :math:`T` is geometric with parameter :math:`a = Z/M`, independent of the sample.
+
+    With :math:`a = 1/(1+v)`, :math:`v = M/Z - 1 \ge 0`:
+    :math:`P(T = k) = (1-a)^{k-1}a`, :math:`\sum_k P(T=k) = 1`, :math:`E[T] = M/Z`,
+    and :math:`P(X = i, T = k) = P(T = k)\,\rho_i/Z`.  Result: ``Tuple(M/Z, Z/M)`` on the instance.
+    """
+    proof = Proof()
+    acceptance_symbolic, joint, target = _general_rejection(proof, GENERAL_STATES)
+    geometric = 1 / (1 + v)
+    series = sympy.Sum(reject ** (k - 1), (k, 1, oo)).doit()
+    _series_step(proof, "P(T = k) = (1 - a)^(k-1) a sums to one", reject ** (k - 1) * geometric, geometric * series, Integer(1))
+    termwise = geometric * sympy.diff(reject * series, reject)
+    _series_step(proof, "E[T] = 1/a = M/Z", k * reject ** (k - 1) * geometric, termwise, 1 + v)
+    rejections = (1 - acceptance_symbolic) ** (k - 1)
+    proof.equal(
+        "P(X = 1, T = k) = P(T = k) rho_1/Z: T is independent of the sample",
+        rejections * joint,
+        rejections * acceptance_symbolic * target,
+        rule="k - 1 rejections, then propose 1 and accept it",
+    )
+    acceptance, _ = _instance_acceptance(proof, n, slack)
+    mean = proof.equal("E[T] on the instance", (1 + v).subs(v, 1 / acceptance - 1), 1 / acceptance, rule="v = M/Z - 1")
+    return proof.finish(result=Tuple(mean, acceptance), conclusion=r"T \sim \mathrm{Geometric}(Z/M),\ E[T] = M/Z")
+
+
+def geometric_law(acceptance: sympy.Expr, cells: int) -> list[sympy.Expr]:
+    r"""Exact :math:`P(T = k)`, :math:`k = 1..c-1`, and the tail :math:`P(T \ge c) = (1-a)^{c-1}`, :math:`c` = ``cells``."""
+    body = [(1 - acceptance) ** (j - 1) * acceptance for j in range(1, cells)]
+    return [*body, (1 - acceptance) ** (cells - 1)]
+
+
+@cache
+def rejection_continuous(scale: Rational, slack: Rational) -> Derivation:
+    r"""M1 on :math:`\mathbb{R}`: :math:`\rho = e^{-x^2/2}`, Laplace proposal :math:`q = e^{-|x|/s}/(2s)`.
+
+    :math:`\log(\rho/q) = \log 2s - |x|^2/2 + |x|/s = \log 2s + \frac{1}{2s^2} - \frac12(|x| - 1/s)^2`,
+    so :math:`\sup \rho/q = 2s\,e^{1/(2s^2)}`, attained at :math:`|x| = 1/s`.  With
+    :math:`M = c \sup\rho/q`: acceptance :math:`Z/M = \sqrt{2\pi}/M` and accepted density :math:`\rho/Z`.
+    Result: the acceptance probability.
+    """
+    proof = Proof()
+    rho = exp(-(x**2) / 2)
+    q = exp(-Abs(x) / scale) / (2 * scale)
+    proof.equal(
+        "the proposal is a density", 2 * Integral(q.subs(Abs(x), t), (t, 0, oo)), Integer(1), rule="q even: twice the integral over t = |x|"
+    )
+    proof.equal(
+        "complete the square in |x| = t",
+        -(t**2) / 2 + t / scale,
+        1 / (2 * scale**2) - (t - 1 / scale) ** 2 / 2,
+        rule="log(rho/q) - log(2s)",
+    )
+    proof.compare("the square is non-negative", (t - 1 / scale) ** 2 / 2, ">=", Integer(0), rule="t real")
+    at_best = sympy.Subs(2 * scale * exp(-(t**2) / 2 + t / scale), t, 1 / scale)
+    supremum = proof.equal("sup rho/q at |x| = 1/s", at_best, 2 * scale * exp(1 / (2 * scale**2)), rule="substitute")
+    envelope = slack * supremum
+    proof.compare("envelope: M >= sup rho/q", envelope, ">=", supremum, rule="M = c sup rho/q, c >= 1")
+    Z = proof.equal("normaliser", Integral(rho, (x, -oo, oo)), sqrt(2 * pi), rule="Gaussian integral")
+    accepted_mass = Integral(q * (rho / (envelope * q)), (x, -oo, oo))
+    acceptance = proof.equal("P(accept) = int q rho/(M q)", accepted_mass, Z / envelope, rule="rho <= M q")
+    proof.equal("accepted density", q * (rho / (envelope * q)) / acceptance, rho / Z, rule="Bayes")
+    return proof.finish(
+        result=acceptance, conclusion=r"X \mid \text{accept} \sim \mathcal{N}(0,1),\ P(\text{accept}) = \sqrt{2\pi}/M"
+    )
+
+
+# ---------------------------------------------------------------- M2 importance sampling
+
+
+def _snis_mean(rho: Sequence[sympy.Expr], q: Sequence[sympy.Expr], f: Sequence[int], draws: int) -> sympy.Expr:
+    r"""Exact :math:`E[\hat\mu_N]` of self-normalised IS with ``draws`` samples, by enumerating all outcomes."""
+    support = [i for i, qi in enumerate(q) if qi != 0]
+    total = Integer(0)
+    for outcome in itertools.product(support, repeat=draws):
+        weights = [rho[i] / q[i] for i in outcome]
+        probability = sympy.Mul(*(q[i] for i in outcome))
+        total += probability * sum((w * f[i] for w, i in zip(weights, outcome)), Integer(0)) / sum(weights, Integer(0))
+    return total
+
+
+@cache
+def importance(n: int, hole: int) -> Derivation:
+    r"""M2: :math:`\hat Z_N = \frac1N\sum_k \rho(x_k)/q(x_k)` is unbiased for :math:`Z` at every :math:`N`;
+    self-normalised :math:`\hat\mu_N = \sum_k w_k f(x_k)/\sum_k w_k \to E_\pi f` almost surely.
+
+    Needs :math:`q > 0` wherever :math:`\rho > 0`.  Consistency: the strong law
+    for numerator and denominator, then continuity of the ratio (denominator
+    limit :math:`Z > 0`).  :math:`\hat\mu_N` is biased at finite :math:`N`
+    (shown exactly at :math:`N = 2`).  Result: ``Tuple(Z, E_pi f)`` on the
+    instance, with :math:`f(i) = i`.
+    """
+    proof = Proof()
+    rho_s = symbols(f"rho_1:{GENERAL_STATES + 1}", positive=True)
+    q_s = symbols(f"q_1:{GENERAL_STATES + 1}", positive=True)
+    f_s = symbols(f"f_1:{GENERAL_STATES + 1}", real=True)
+    is_law = {q_s[-1]: 1 - sum(q_s[:-1], Integer(0))}
+    Z_s = sum(rho_s, Integer(0))
+    weights = sum((qi * r / qi for r, qi in zip(rho_s, q_s)), Integer(0))
+    mean_weight = proof.equal("E_q[w] = Z", weights, Z_s, rule="w = rho/q, q > 0 on supp rho")
+    proof.equal("E[Z_N] = E_q[w] for every N", sympy.Sum(mean_weight, (k, 1, N)).doit() / N, Z_s, rule="linearity, i.i.d. draws")
+    equal_given(
+        proof,
+        "Var(Z_N) = (sum rho^2/q - Z^2)/N",
+        sum((qi * (r / qi - normaliser_Z) ** 2 for r, qi in zip(rho_s, q_s)), Integer(0)) / N,
+        (sum((r**2 / qi for r, qi in zip(rho_s, q_s)), Integer(0)) - normaliser_Z**2) / N,
+        {normaliser_Z: Z_s, **is_law},
+        rule="expand the square, sum q = 1",
+    )
+    numerator = sum((qi * (r / qi) * fi for r, qi, fi in zip(rho_s, q_s, f_s)), Integer(0))
+    proof.equal(
+        "SNIS limit: E_q[w f]/E_q[w] = E_pi f",
+        numerator / mean_weight,
+        sum((r * fi for r, fi in zip(rho_s, f_s)), Integer(0)) / Z_s,
+        rule="strong law + continuous mapping",
+    )
+    rho, q = finite_target(n), finite_proposal(n, hole)
+    Z = sum(rho, Integer(0))
+    covered = sum((qi * r / qi for r, qi in zip(rho, q) if qi != 0), Integer(0))
+    proof.equal("the proposal covers the target: E_q[w] = Z", covered, Z, rule="q > 0 on supp rho")
+    target_mean = law_mean(normalise(rho), range(n))
+    bias = _snis_mean(rho, q, list(range(n)), 2) - target_mean
+    proof.certify(
+        "SNIS is biased at N = 2 (consistent, not unbiased)",
+        Function("E")(Symbol("muhat_2")) - Function("E_pi")(Symbol("f")),
+        "=",
+        bias,
+        rule="exact enumeration of the n^2 outcomes",
+        holds=bias != 0,
+        check=f"sum over {n}^2 pairs: bias {bias} != 0",
+    )
+    return proof.finish(result=Tuple(Z, target_mean), conclusion=r"E[\hat Z_N] = Z,\ \hat\mu_N \xrightarrow{a.s.} E_\pi f")
+
+
+# ---------------------------------------------------------------- M3 Metropolis–Hastings
+
+
+def _symbolic_chain(proof: Proof, states: int) -> None:
+    r"""Detailed balance and stationarity of the MH kernel on ``states`` states, weights and proposal symbolic."""
+    rho = symbols(f"rho_1:{states + 1}", positive=True)
+    q = {(i, j): Symbol(f"q_{i + 1}{j + 1}", positive=True) for i, j in itertools.permutations(range(states), 2)}
+    kernel = metropolis_hastings(rho, q)
+    lemma = flow_lemma(proof)
+    certify_instances(
+        proof,
+        "every flow rho_i P_ij is min(rho_i q_ij, rho_j q_ji)",
+        lemma,
+        [(rho[i] * kernel[(i, j)], rho[i] * q[(i, j)], rho[j] * q[(j, i)]) for i, j in q],
+    )
+    flows = Matrix(states, states, lambda i, j: Min(rho[i] * q[(i, j)], rho[j] * q[(j, i)]) if i != j else Integer(0))
+    F_ = sympy.MatrixSymbol("F", states, states)
+    certify_matrices_equal(
+        proof,
+        "detailed balance: F_ij = min(rho_i q_ij, rho_j q_ji) is symmetric",
+        (F_, F_.T),
+        flows,
+        flows.T,
+        rule="min is symmetric",
+    )
+    by_flows = {(i, j): flows[i, j] / rho[i] for i, j in q}
+    by_flows.update({(i, i): 1 - sum((flows[i, j] for j in range(states) if j != i), Integer(0)) / rho[i] for i in range(states)})
+    rho_, P_ = sympy.MatrixSymbol("rho", 1, states), sympy.MatrixSymbol("P", states, states)
+    certify_matrices_equal(
+        proof,
+        "stationarity: sum_i rho_i P_ij = rho_j",
+        (rho_ * P_, rho_),
+        Matrix([rho]) * SparseMatrix(states, states, by_flows),
+        Matrix([rho]),
+        rule="sum detailed balance over i",
+    )
+
+
+def ring_weights(n: int, skew: int) -> list[sympy.Expr]:
+    return [Integer(i + 1) ** skew for i in range(n)]
+
+
+def ring_proposal(n: int, lean: Rational, bridge: Rational) -> Kernel:
+    r"""Propose :math:`x \pm 1` w.p. ``lean`` / ``1 - lean``; a bridge edge is crossed w.p. ``bridge``, else stay."""
+    half = n // 2
+    bridges = ({half - 1, half}, {0, n - 1})
+    proposal: Kernel = {}
+    for state in range(n):
+        for step, prob in ((1, lean), (-1, 1 - lean)):
+            target = (state + step) % n
+            gate = bridge if {state, target} in bridges else Integer(1)
+            proposal[(state, target)] = proposal.get((state, target), Integer(0)) + prob * gate
+            proposal[(state, state)] = proposal.get((state, state), Integer(0)) + prob * (1 - gate)
+    return proposal
+
+
+@cache
+def mh_stationary(symbolic: int, n: int, skew: int, lean: Rational, hastings: int) -> Derivation:
+    r"""M3: the MH kernel satisfies detailed balance, so :math:`\pi = \rho/Z` is stationary.
+
+    In general on ``symbolic`` states (symbolic weights and proposal), then on
+    the ring instance.  Result: ``Tuple(E_pi[x], Tuple(pi))`` on the ring.
+    """
+    proof = Proof()
+    _symbolic_chain(proof, symbolic)
+    weights, proposal = ring_weights(n, skew), ring_proposal(n, lean, Integer(1))
+    support_symmetric(proof, proposal, n)
+    kernel = metropolis_hastings(weights, proposal, hastings=bool(hastings))
+    detailed_balance(proof, weights, kernel, str)
+    law = stationarity(proof, weights, kernel)
+    return proof.finish(
+        result=Tuple(law_mean(law, range(n)), Tuple(*law)), conclusion=r"\rho_x P(x,y) = \rho_y P(y,x),\ \pi P = \pi"
+    )
+
+
+def _pattern(kernel: Kernel, size: int, diagonal: bool) -> DomainMatrix:
+    entries = {i: {} for i in range(size)}
+    for (i, j), p in kernel.items():
+        if p != 0 and (diagonal or i != j):
+            entries[i][j] = sympy.ZZ(1)
+    return DomainMatrix.from_dod(entries, (size, size), sympy.ZZ)
+
+
+def _clip(matrix: DomainMatrix) -> DomainMatrix:
+    """The 0/1 pattern of a non-negative integer matrix."""
+    pattern = {i: {j: sympy.ZZ(1) for j in row} for i, row in matrix.to_dod().items()}
+    return DomainMatrix.from_dod(pattern, matrix.shape, sympy.ZZ)
+
+
+def _boolean_power(pattern: DomainMatrix, exponent: int) -> DomainMatrix:
+    """The 0/1 pattern of ``pattern**exponent`` (repeated squaring, clipped after every product)."""
+    result, base = DomainMatrix.eye(pattern.shape[0], sympy.ZZ), pattern
+    while exponent:
+        if exponent & 1:
+            result = _clip(result * base)
+        base, exponent = _clip(base * base), exponent >> 1
+    return result
+
+
+def _classes(reach: DomainMatrix) -> list[list[int]]:
+    """Communicating classes from a reachability matrix."""
+    dod = reach.to_dod()
+    size = reach.shape[0]
+    mutual = {i: frozenset(j for j in range(size) if j in dod.get(i, {}) and i in dod.get(j, {})) for i in range(size)}
+    return sorted({tuple(sorted(c)) for c in mutual.values()})
+
+
+def irreducible_aperiodic(proof: Proof, kernel: Kernel, proposal: Kernel, size: int) -> tuple[int, int]:
+    r"""Certify that the chain is irreducible and aperiodic; returns (number of classes, period).
+
+    * the MH kernel has the proposal's off-diagonal support (:math:`\rho > 0`, symmetric support);
+    * :math:`(I + A)^{n-1} > 0` entrywise :math:`\Leftrightarrow` strongly connected;
+    * period :math:`= \gcd\{j \le n : \operatorname{tr} A^j > 0\}` (every cycle splits into simple
+      cycles of length :math:`\le n`);
+    * primitivity certificate :math:`A^{(n-1)^2+1} > 0` (Wielandt).
+    """
+    moves, proposed = _pattern(kernel, size, False), _pattern(proposal, size, False)
+    proof.certify(
+        "MH keeps every proposed move",
+        Function("supp")(Symbol("P")),
+        "=",
+        Function("supp")(Symbol("q")),
+        rule="rho > 0 and symmetric proposal support give min(1, ratio) > 0",
+        holds=moves == proposed,
+        check=f"exact comparison of the off-diagonal supports: {moves.nnz()} vs {proposed.nnz()} moves",
+    )
+    reach = _boolean_power(DomainMatrix.eye(size, sympy.ZZ) + moves, size - 1)
+    classes = _classes(reach)
+    proof.certify(
+        "the proposal graph is strongly connected",
+        Function("zeros")((1 + Symbol("A")) ** (size - 1)),
+        "=",
+        Integer(0),
+        rule="(I + A)^(n-1) > 0 iff every state reaches every state",
+        holds=len(classes) == 1,
+        check=f"{len(classes)} communicating class(es): " + " | ".join("{" + ", ".join(map(str, c)) + "}" for c in classes),
+    )
+    steps = _pattern(kernel, size, True)
+    power, returns = DomainMatrix.eye(size, sympy.ZZ), []
+    for length in range(1, size + 1):
+        power = power * steps
+        if any(power.to_dod().get(i, {}).get(i, 0) for i in range(size)):
+            returns.append(length)
+    period = math.gcd(*returns)
+    proof.certify(
+        "the chain is aperiodic",
+        Function("period")(Symbol("P")),
+        "=",
+        Integer(1),
+        rule="period = gcd of cycle lengths",
+        holds=period == 1,
+        check=f"closed walks of lengths {returns[:8]}{'...' if len(returns) > 8 else ''}: gcd {period}",
+    )
+    wielandt = (size - 1) ** 2 + 1
+    positive = _boolean_power(steps, wielandt).nnz()
+    proof.certify(
+        "primitive: P^m > 0, m = (n-1)^2 + 1",
+        Function("positive")(Symbol("A") ** wielandt),
+        "=",
+        Integer(size**2),
+        rule="Wielandt; Perron-Frobenius then gives P^t(x, .) -> pi",
+        holds=positive == size**2,
+        check=f"boolean power {wielandt}: {positive} of {size**2} entries positive",
+    )
+    return len(classes), period
+
+
+@cache
+def mh_convergence(n: int, skew: int, bridge: Rational) -> Derivation:
+    r"""M3: irreducible + aperiodic MH chain on the ring converges to :math:`\pi = \rho/Z` from every start.
+
+    Result: ``Tuple(classes, period, Tuple(pi))`` = ``(1, 1, pi)``.
+    """
+    proof = Proof()
+    weights, proposal = ring_weights(n, skew), ring_proposal(n, Rational(1, 2), bridge)
+    kernel = metropolis_hastings(weights, proposal)
+    classes, period = irreducible_aperiodic(proof, kernel, proposal, n)
+    law = stationarity(proof, weights, kernel)
+    return proof.finish(result=Tuple(classes, period, Tuple(*law)), conclusion=r"P^t(x, \cdot) \to \pi \text{ for every } x")
+
+
+@cache
+def mh_continuous(drift: Rational) -> Derivation:
+    r"""M3 on :math:`\mathbb{R}`: random-walk MH for :math:`\rho = e^{-x^4/4}` with the Metropolis ratio.
+
+    The off-diagonal flow :math:`\rho(x)q(y-x)\min(1,\rho(y)/\rho(x)) = q(y-x)\min(\rho(x),\rho(y))`
+    is symmetric when :math:`q` is; integrating it over :math:`A\times\mathbb{R}`
+    gives :math:`\pi K = \pi` (the finite argument of :func:`mh_stationary` with
+    sums replaced by integrals).  :math:`Z = \Gamma(1/4)/\sqrt2`,
+    :math:`E_\pi x^2 = 2\Gamma(3/4)/\Gamma(1/4)`, :math:`E_\pi x^4 = 1`.  Result: :math:`E_\pi x^2`.
+    """
+    proof = Proof()
+    z = Symbol("z", real=True)
+    proposal = exp(-((z - drift) ** 2) / (2 * sigma**2)) / sqrt(2 * pi * sigma**2)
+    proof.equal("the proposal is symmetric", proposal.subs(z, y - x), proposal.subs(z, x - y), rule="q(y - x) = q(x - y)")
+    rho = exp(-(z**4) / 4)
+    rho_at_x, rho_at_y = rho.subs(z, x), rho.subs(z, y)
+    proof.compare("the target is positive", rho_at_x, ">", Integer(0), rule="exp > 0")
+    lemma = flow_lemma(proof)
+    certify_instances(
+        proof, "flow rho(x) min(1, rho(y)/rho(x))", lemma, [(rho_at_x * Min(1, rho_at_y / rho_at_x), rho_at_x, rho_at_y)]
+    )
+    flow = proposal.subs(z, y - x) * Min(rho_at_x, rho_at_y)
+    proof.equal("detailed balance", flow, flow.xreplace({x: y, y: x}), rule="symmetric q and min")
+    moments = [Integral(x**power * rho.subs(z, x), (x, -oo, oo)) for power in (0, 2, 4)]
+    Z = proof.equal("normaliser", moments[0], sympy.gamma(Rational(1, 4)) / sqrt(2), rule="t = x^4/4")
+    second = proof.equal(
+        "E_pi[x^2]", moments[1] / Z, 2 * sympy.gamma(Rational(3, 4)) / sympy.gamma(Rational(1, 4)), rule="t = x^4/4"
+    )
+    proof.equal("E_pi[x^4]", moments[2] / Z, Integer(1), rule="integrate by parts")
+    return proof.finish(result=second, conclusion=r"\pi K = \pi,\ E_\pi x^2 = 2\Gamma(3/4)/\Gamma(1/4)")
+
+
+# ---------------------------------------------------------------- M4 Gibbs
+
+
+def gibbs_states(dims: int, values: int) -> list[tuple[int, ...]]:
+    return list(itertools.product(range(values), repeat=dims))
+
+
+def gibbs_weight(state: tuple[int, ...]) -> sympy.Expr:
+    r""":math:`\rho(x) = \prod_i (x_i + 1) \cdot 2^{\#\{i: x_i = x_{i+1}\}}`."""
+    agreements = sum(1 for left, right in zip(state, state[1:]) if left == right)
+    return Integer(math.prod(s + 1 for s in state)) * 2**agreements
+
+
+def _conditional(state: tuple[int, ...], coordinate: int, values: int, power: int) -> list[sympy.Expr]:
+    r"""Proposal for coordinate ``coordinate``: new value :math:`\propto \rho(x^{i \leftarrow u})^{\mathrm{power}}`."""
+    return normalise([gibbs_weight(state[:coordinate] + (u,) + state[coordinate + 1 :]) ** power for u in range(values)])
+
+
+@cache
+def gibbs(dims: int, values: int, power: int) -> Derivation:
+    r"""M4: a Gibbs update is an MH move whose acceptance ratio is exactly 1.
+
+    Proposal :math:`q(y|x) = \rho(y)^p/S` with :math:`S = \sum_u \rho(x^{i\leftarrow u})^p`,
+    the same for :math:`x` and :math:`y` (they differ only in coordinate :math:`i`);
+    the ratio is :math:`(\rho_y/\rho_x)^{1-p}`, which is 1 for the full conditional :math:`p = 1`.
+    Result: ``Tuple(acceptance, Tuple(pi))`` on the instance, acceptance = 1.
+    """
+    proof = Proof()
+    forward, backward = rho_y**power / S, rho_x**power / S
+    proof.equal("Gibbs acceptance ratio", hastings_ratio(backward, forward), Integer(1), rule="q(y|x) = pi(y_i | x_-i)")
+    states = gibbs_states(dims, values)
+    index = {state: i for i, state in enumerate(states)}
+    weights = [gibbs_weight(state) for state in states]
+    proposal: Kernel = {}
+    ratios = []
+    for state, coordinate in itertools.product(states, range(dims)):
+        conditional = _conditional(state, coordinate, values, power)
+        for u, prob in enumerate(conditional):
+            moved = state[:coordinate] + (u,) + state[coordinate + 1 :]
+            key = (index[state], index[moved])
+            proposal[key] = proposal.get(key, Integer(0)) + prob / dims
+            back = _conditional(moved, coordinate, values, power)[state[coordinate]]
+            ratios.append((weights[key[1]] * back / (weights[key[0]] * prob), state, coordinate, u))
+    worst = max(ratios, key=lambda r: abs(r[0] - 1))
+    proof.certify(
+        "every acceptance ratio on the instance is 1 (largest |r - 1|)",
+        Abs(Symbol("r") - 1),
+        "=",
+        Integer(0),
+        rule="each coordinate's normaliser is shared by x and y",
+        holds=worst[0] == 1,
+        check=(
+            f"exact over {len(ratios)} (state, coordinate, value) proposals:"
+            f" worst ratio {worst[0]} at x = {worst[1]}, i = {worst[2]}, u = {worst[3]}"
+        ),
+    )
+    acceptance = min(Min(1, r[0]) for r in ratios)
+    kernel = metropolis_hastings(weights, proposal)
+    size = len(states)
+    certify_matrices_equal(
+        proof,
+        "the MH kernel is the Gibbs kernel",
+        (sympy.MatrixSymbol("P_MH", size, size), sympy.MatrixSymbol("Q", size, size)),
+        SparseMatrix(size, size, kernel),
+        SparseMatrix(size, size, proposal),
+        rule="acceptance 1",
+    )
+    law = stationarity(proof, weights, kernel)
+    return proof.finish(result=Tuple(acceptance, Tuple(*law)), conclusion=r"\alpha_{\mathrm{Gibbs}}(x, y) = 1")
+
+
+# ---------------------------------------------------------------- M5 CGMH
+
+
+def sentences(length: int, vocab: int) -> list[tuple[int, ...]]:
+    return [s for size in range(1, length + 1) for s in itertools.product(range(vocab), repeat=size)]
+
+
+def sentence_weight(sentence: tuple[int, ...]) -> sympy.Expr:
+    r""":math:`\rho(s) = (1 + 3[0 \in s]) \prod_j 1/(s_j + 2)`: a keyword constraint times a unigram score."""
+    return (1 + 3 * (0 in sentence)) / Integer(math.prod(w + 2 for w in sentence))
+
+
+def _actions(size: int, length: int) -> list[str]:
+    return ["replace"] + (["insert"] if size < length else []) + (["delete"] if size > 1 else [])
+
+
+def _moves(sentence: tuple[int, ...], length: int, vocab: int) -> list[tuple[str, tuple[int, ...], sympy.Expr]]:
+    """Every (action, result, probability) the CGMH proposal can make from ``sentence``."""
+    words = normalise([Integer(w + 1) for w in range(vocab)])
+    actions = _actions(len(sentence), length)
+    moves = []
+    for action in actions:
+        slots = len(sentence) + (action == "insert")
+        for pos in range(slots):
+            if action == "delete":
+                moves.append((action, sentence[:pos] + sentence[pos + 1 :], Rational(1, len(actions) * slots)))
+                continue
+            for w in range(vocab):
+                tail = sentence[pos + (action == "replace") :]
+                moves.append((action, sentence[:pos] + (w,) + tail, words[w] / (len(actions) * slots)))
+    return moves
+
+
+def _general_cgmh(proof: Proof) -> dict[str, sympy.Expr]:
+    r"""The acceptance ratio of each CGMH move, for symbolic action probabilities, length :math:`\ell`, words, multiplicity."""
+    ratios = {
+        "insert": (a_ins * mult / (ell + 1) * g_w, a_del * mult / (ell + 1), rho_y * a_del / (rho_x * a_ins * g_w)),
+        "delete": (a_del * mult / (ell + 1), a_ins * mult / (ell + 1) * g_w, rho_y * a_ins * g_w / (rho_x * a_del)),
+        "replace": (a_rep / ell * g_u, a_rep / ell * g_w, rho_y * g_w / (rho_x * g_u)),
+    }
+    for action, (forward, backward, closed) in ratios.items():
+        proof.equal(
+            f"{action} acceptance ratio", hastings_ratio(backward, forward), closed, rule="q(x|y)/q(y|x), equal multiplicities"
+        )
+    return {action: closed for action, (_, _, closed) in ratios.items()}
+
+
+def cgmh_proposal(length: int, vocab: int) -> tuple[list[tuple[int, ...]], Kernel, dict[tuple[int, int], int]]:
+    """Sentences, the exact CGMH proposal, and for each move the number of insert/delete choices that make it."""
+    space = sentences(length, vocab)
+    index = {s: i for i, s in enumerate(space)}
+    proposal: Kernel = {}
+    ways: dict[tuple[int, int], int] = {}
+    for s in space:
+        for action, moved, prob in _moves(s, length, vocab):
+            key = (index[s], index[moved])
+            proposal[key] = proposal.get(key, Integer(0)) + prob
+            ways[key] = ways.get(key, 0) + (action != "replace")
+    return space, proposal, ways
+
+
+def closed_form(
+    closed: dict[str, sympy.Expr], before: tuple[int, ...], after: tuple[int, ...], length: int, vocab: int
+) -> sympy.Expr:
+    """The closed-form acceptance ratio of the move ``before -> after``, evaluated on the instance."""
+    words = normalise([Integer(w + 1) for w in range(vocab)])
+    values = {rho_x: sentence_weight(before), rho_y: sentence_weight(after)}
+    if len(before) == len(after):
+        changed = next(p for p, (old, new) in enumerate(zip(before, after)) if old != new)
+        values.update({g_w: words[before[changed]], g_u: words[after[changed]]})
+        return closed["replace"].xreplace(values)
+    action = "insert" if len(after) > len(before) else "delete"
+    short, long_ = (before, after) if action == "insert" else (after, before)
+    dropped = next(long_[p] for p in range(len(long_)) if long_[:p] + long_[p + 1 :] == short)
+    values.update(
+        {
+            a_ins: Rational(1, len(_actions(len(short), length))),
+            a_del: Rational(1, len(_actions(len(long_), length))),
+            g_w: words[dropped],
+        }
+    )
+    return closed[action].xreplace(values)
+
+
+@cache
+def cgmh(length: int, vocab: int, hastings: int) -> Derivation:
+    r"""M5: CGMH insert/delete/replace with acceptance :math:`\min(1, \rho(y)q(x|y)/(\rho(x)q(y|x)))` keeps detailed balance.
+
+    On the instance: the proposal counted exactly (insertions that give the
+    same sentence are summed), the insertion slots producing :math:`y` equal
+    the deletion positions of :math:`y` producing :math:`x`, every ratio has
+    the closed form of :func:`_general_cgmh`, detailed balance on all pairs,
+    stationarity.  Result: ``Tuple(E_pi[length], Tuple(pi))``.
+    """
+    proof = Proof()
+    closed = _general_cgmh(proof)
+    space, proposal, ways = cgmh_proposal(length, vocab)
+    weights = [sentence_weight(s) for s in space]
+    unequal = [(i, j) for (i, j), m in ways.items() if m and ways.get((j, i)) != m]
+    proof.certify(
+        "insertion slots giving y = deletion positions of y giving x",
+        Function("mismatches")(Symbol("m_ins"), Symbol("m_del")),
+        "=",
+        Integer(0),
+        rule="inserting at slot j and deleting position j are inverse",
+        holds=not unequal,
+        check=f"exact count over {sum(1 for m in ways.values() if m)} insert/delete pairs: {len(unequal)} mismatches",
+    )
+    support_symmetric(proof, proposal, len(space))
+    mismatched = [
+        (space[i], space[j])
+        for (i, j), prob in proposal.items()
+        if i != j
+        and closed_form(closed, space[i], space[j], length, vocab) != weights[j] * proposal[(j, i)] / (weights[i] * prob)
+    ]
+    proof.certify(
+        "the instance's ratios have the closed forms",
+        Function("mismatches")(Symbol("ratio"), Symbol("closed_form")),
+        "=",
+        Integer(0),
+        rule="action probabilities 1/#allowed actions, words g_w = (w+1)/sum",
+        holds=not mismatched,
+        check=f"exact over {sum(1 for i, j in proposal if i != j)} moves: {len(mismatched)} mismatches",
+    )
+    kernel = metropolis_hastings(weights, proposal, hastings=bool(hastings))
+    detailed_balance(proof, weights, kernel, lambda i: str(space[i]))
+    law = stationarity(proof, weights, kernel)
+    return proof.finish(
+        result=Tuple(law_mean(law, [len(s) for s in space]), Tuple(*law)),
+        conclusion=r"\rho(x)P(x,y) = \rho(y)P(y,x) \text{ on sentences}",
+    )
