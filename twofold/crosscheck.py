@@ -47,7 +47,7 @@ def z_score(exact: Any, estimate: Estimate, max_sigma: float = FIVE_SIGMA) -> Co
         threshold=max_sigma,
         exact=v,
         estimate=estimate.value,
-        agree=z <= max_sigma,
+        agree=bool(z <= max_sigma),
         detail=f"s.e. {estimate.stderr:.3g}, n = {estimate.n}",
     )
 
@@ -65,7 +65,7 @@ def contains(exact: Any, estimate: Estimate) -> Comparison:
         threshold=0.0,
         exact=v,
         estimate=estimate.value,
-        agree=outside == 0.0,
+        agree=bool(outside == 0.0),
         detail=f"interval [{lo:.15g}, {hi:.15g}]",
     )
 
@@ -80,7 +80,7 @@ def relative_error(exact: Any, estimate: Estimate, rtol: float) -> Comparison:
         threshold=rtol,
         exact=v,
         estimate=estimate.value,
-        agree=err <= rtol,
+        agree=bool(err <= rtol),
     )
 
 
@@ -94,7 +94,7 @@ def absolute_error(exact: Any, estimate: Estimate, atol: float) -> Comparison:
         threshold=atol,
         exact=v,
         estimate=estimate.value,
-        agree=err <= atol,
+        agree=bool(err <= atol),
     )
 
 
@@ -108,7 +108,7 @@ def same_count(exact: Any, estimate: Estimate) -> Comparison:
         threshold=0.0,
         exact=float(v),
         estimate=estimate.value,
-        agree=diff == 0,
+        agree=bool(diff == 0),
     )
 
 
@@ -120,7 +120,7 @@ def both(first: Comparison, second: Comparison) -> Comparison:
         threshold=first.threshold,
         exact=first.exact,
         estimate=first.estimate,
-        agree=first.agree and second.agree,
+        agree=bool(first.agree and second.agree),
         detail="; ".join(
             part
             for part in (
