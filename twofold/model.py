@@ -193,7 +193,7 @@ class Verdict:
         return {
             "claim": self.claim_id,
             "params": {k: jsonable(v) for k, v in self.params},
-            "passed": self.passed,
+            "passed": bool(self.passed),
             "seconds": round(self.seconds, 4),
             "failure": self.failure,
             "dropped": list(self.dropped),

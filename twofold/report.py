@@ -21,7 +21,7 @@ def claims_table(claims: Iterable[Claim]) -> Table:
     for claim in claims:
         params = ", ".join(f"{p.name}={p.quick}" for p in claim.parameters)
         hypotheses = "; ".join(h.name for h in claim.hypotheses)
-        table.add_row(claim.id, claim.title, params, hypotheses)
+        table.add_row(Text(claim.id), Text(claim.title), Text(params), Text(hypotheses))
     return table
 
 
@@ -43,12 +43,12 @@ def verdict_table(verdicts: Iterable[Verdict]) -> Table:
         result = Text("PASS", style="bold green") if v.passed else Text("FAIL", style="bold red")
         c, e = v.comparison, v.estimate
         table.add_row(
-            v.claim_id,
+            Text(v.claim_id),
             result,
-            c.method if c else (v.failure or ""),
+            Text(c.method if c else (v.failure or "")),
             f"{c.statistic:.3g} / {c.threshold:.3g}" if c else "-",
             f"{c.exact:.10g}" if c else "-",
-            _estimate_cell(e),
+            Text(_estimate_cell(e)),
             str(e.n) if e else "-",
             "-" if e is None or e.seed is None else str(e.seed),
             f"{v.seconds:.2f}",

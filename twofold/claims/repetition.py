@@ -1,0 +1,312 @@
+"""Family 8 — repetition in Seq2Seq decoding as a Markov chain (claims R1–R5).
+
+Every claim runs on an instance: ``n`` tokens and integer weights ``1..9`` drawn
+from ``numpy.random.default_rng(chain)`` (optionally made greedy: each row
+replaced by its argmax).  The exact side builds the rational chain
+:math:`P_{ij} = w_{ij}/\\sum_l w_{il}` from those integers, the numeric side its own
+float64 chain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy
+
+from numerics import repetition as numeric
+from numerics.estimate import Estimate
+from theorems import repetition as exact
+from twofold import crosscheck
+from twofold.model import Claim, Comparison, Derivation, Family, Hypothesis, Parameter
+
+SOURCE = "Su Jianlin, kexue.fm post 8128 (Jan 2021): a theoretical analysis of repetition in Seq2Seq decoding"
+
+# eigen(): the error bounds are first order in the backward error n u ||Q||; LAPACK's
+# actual backward error constant is a small multiple of n, so 100x covers both.
+EIGEN_SAFETY = 100.0
+# A 0/1 functional matrix is block triangular: permutation blocks (the cycles) and a nilpotent
+# tree part; eigenvalues != 0 are therefore semisimple and move by O(cond * u), not u^(1/k).
+# Observed |rho - 1| <= 4.5e-16 over 1800 greedy chains (n = 2..10); 1e-9 leaves a margin > 10^6.
+UNIT_ROOT_ATOL = 1e-9
+
+SIZE = Parameter("n", int, quick=4, full=8, low=2, high=10, doc="number of tokens (states of the chain)")
+CHAIN = Parameter("chain", int, quick=0, low=0, high=2**32 - 1, doc="instance number: seed of the integer weights 1..9")
+SURVEY = Parameter("chains", int, quick=200, full=2000, low=1, high=20_000, doc="random Dirichlet chains per concentration")
+
+
+def _greedy(quick: int) -> Parameter:
+    return Parameter("greedy", int, quick=quick, low=0, high=1, doc="1: replace every row by its argmax (greedy decoding)")
+
+
+RHO_BELOW_ONE = Hypothesis(
+    "rho < 1",
+    lambda p: p["greedy"] == 0,
+    "the series needs rho(Q) < 1, i.e. no cycle of one-hot rows; greedy=1 makes every row one-hot, "
+    "and a map of a finite set always has a cycle",
+    witness={"greedy": 1},
+)
+ONE_HOT = Hypothesis(
+    "greedy one-hot chain",
+    lambda p: p["greedy"] == 1,
+    "the chain must be greedy (every row one-hot); with greedy=0 every row has two or more tokens and rho(Q) < 1",
+    witness={"greedy": 0},
+)
+MIXING = Hypothesis(
+    "flattening mixes with the uniform row",
+    lambda p: p["scheme"] == 0,
+    "the general facts (row sums of Q shrink to 1/n like (1-t)^2, the uniform end is the global minimum) are about "
+    "mixing with the uniform row (scheme=0); temperature scaling (scheme=1) is not covered and raises rho on some chains",
+    witness={"scheme": 1, "n": 3, "chain": 340, "grid": 6},
+)
+
+SYMBOLS = (exact.x, exact.lam, exact.k, exact.a, exact.b, exact.c, exact.d, exact.r, exact.rho, exact.t)
+
+
+def _cycle_outweighs_block(p: dict[str, Any]) -> bool:
+    """(t/n)^2 ((1-t) + t/n)^(2m) > r^-(m+1): the Q_t-weight of the cycle through the phrase beats the block."""
+    m, r, t = p["lead_in"], p["block"], p["mix"]
+    n = m + r
+    return (t / n) ** 2 * ((1 - t) + t / n) ** (2 * m) > r ** -(m + 1)
+
+
+PHRASE_CYCLE = Hypothesis(
+    "phrase cycle outweighs the block",
+    _cycle_outweighs_block,
+    "sufficient for the rise: the Q_t-weight (t/n)^2 ((1-t) + t/n)^(2m) of the cycle through the phrase must exceed "
+    "r^-(m+1), i.e. its geometric mean must beat rho(Q_0) = 1/r",
+    witness={"lead_in": 3, "block": 4, "mix": 0.2},
+)
+
+
+def _weights(p: dict[str, Any]) -> np.ndarray:
+    return numeric.integer_weights(p["n"], p["chain"], bool(p.get("greedy", 0)))
+
+
+def _exact_weights(p: dict[str, Any]) -> list[list[int]]:
+    return _weights(p).tolist()
+
+
+def _chain(p: dict[str, Any]) -> np.ndarray:
+    return numeric.transition_matrix(_weights(p))
+
+
+def _detail(estimate: Estimate, key: str) -> Estimate:
+    """One number from ``estimate.details`` as an estimate of its own (same method and size)."""
+    return Estimate(value=float(estimate.details[key]), method=estimate.method, n=estimate.n, seed=estimate.seed)
+
+
+def _none_found(count: int, what: str, detail: str) -> Comparison:
+    """A search for counterexamples: agree when it found none."""
+    return Comparison(
+        method=f"counterexamples found among random chains ({what}) = 0",
+        statistic=float(count),
+        threshold=0.0,
+        exact=0.0,
+        estimate=float(count),
+        agree=count == 0,
+        detail=detail,
+    )
+
+
+def _series_and_eigen(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
+    atol = EIGEN_SAFETY * estimate.details["eigen_error"] + 4 * 2.0**-53 * abs(estimate.value)
+    return crosscheck.both(
+        crosscheck.contains(derivation.result, estimate),
+        crosscheck.absolute_error(derivation.result, _detail(estimate, "eigen_value"), atol=atol),
+    )
+
+
+def _tightness(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
+    survey = estimate.details["survey"]
+    medians = ", ".join(f"{alpha:g}: {m:.3f}" for alpha, m in survey["median_ratio"].items())
+    return crosscheck.both(
+        crosscheck.absolute_error(derivation.result, estimate, atol=EIGEN_SAFETY * estimate.details["ratio_error"]),
+        _none_found(
+            survey["violations"]["bound"],
+            "R > n rho/(1 - rho)",
+            f"median R/(n rho/(1-rho)) by Dirichlet concentration {{{medians}}}; {survey['excluded']} chains with rho ~ 1 set aside",
+        ),
+    )
+
+
+def _enclosure(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
+    survey = estimate.details["survey"]
+    return crosscheck.both(
+        crosscheck.contains(derivation.result, estimate),
+        _none_found(
+            survey["violations"]["row_sums"],
+            "rho below the least or above the largest row sum",
+            f"{survey['chains']} chains x {len(survey['median_ratio'])} concentrations, n = {params['n']}",
+        ),
+    )
+
+
+def _cycles(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
+    return crosscheck.both(
+        crosscheck.same_count(derivation.result, estimate),
+        crosscheck.absolute_error(sympy.Integer(1), _detail(estimate, "rho"), atol=UNIT_ROOT_ATOL),
+    )
+
+
+def _monotone(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
+    details = estimate.details
+    return crosscheck.both(
+        crosscheck.same_count(derivation.result, estimate),
+        _none_found(
+            details["survey_increasing"],
+            "rho rises somewhere along the ladder",
+            f"largest rise on the instance's fine grid {details['largest_increase']:.3g}, "
+            f"over {details['survey_chains']} random chains per concentration {details['survey_largest_increase']:.3g}",
+        ),
+    )
+
+
+def _rise(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
+    details = estimate.details
+    worst = max(details["row_sum_bound_mixed"] - details["row_sum_bound_start"], -estimate.value)
+    return crosscheck.both(
+        crosscheck.absolute_error(derivation.result, estimate, atol=EIGEN_SAFETY * details["error"]),
+        Comparison(
+            method="float rho rises and the R3 bound falls: max(change of the bound, -rise) < 0",
+            statistic=worst,
+            threshold=0.0,
+            exact=0.0,
+            estimate=estimate.value,
+            agree=worst < 0,
+            detail=f"largest rho on the grid {details['largest_rho']:.6g} at t = {details['at_mix']:.3g}",
+        ),
+    )
+
+
+FAMILY = Family(
+    name="repetition",
+    number=8,
+    title="Repetition in Seq2Seq decoding",
+    source=SOURCE,
+    claims=(
+        Claim(
+            id="repetition.series_identity",
+            title="Repeated closed walks: series, resolvent and eigenvalues (R1)",
+            source=SOURCE,
+            statement=(
+                r"\rho(Q) < 1 \;\Longrightarrow\; R = \sum_{k\ge1}\operatorname{tr}(Q^k)"
+                r" = \operatorname{tr}\bigl(Q(I-Q)^{-1}\bigr) = \sum_{\lambda}\frac{\lambda}{1-\lambda},\quad Q = P\circ P"
+            ),
+            parameters=(SIZE, CHAIN, _greedy(0)),
+            hypotheses=(RHO_BELOW_ONE,),
+            derive=lambda p: exact.series_identity(_exact_weights(p)),
+            estimate=lambda p, seed: numeric.series(_chain(p)),
+            compare=_series_and_eigen,
+            symbols=SYMBOLS,
+        ),
+        Claim(
+            id="repetition.repeated_walks",
+            title="R is the expected number of repeated loops of a decoding run (R1)",
+            source=SOURCE,
+            statement=(
+                r"R = \sum_{i} E_i\bigl[\#\{k \ge 1: X_{1..k} = Y_{1..k},\ X_k = i\}\bigr]"
+                r" = \sum_{k\ge1}\operatorname{tr}(Q^k),\quad X, Y \text{ independent runs from } i"
+            ),
+            parameters=(
+                SIZE,
+                CHAIN,
+                _greedy(0),
+                Parameter("walks", int, quick=200_000, full=2_000_000, low=100, high=5_000_000, doc="pairs of decoding runs"),
+            ),
+            hypotheses=(RHO_BELOW_ONE,),
+            derive=lambda p: exact.series_identity(_exact_weights(p)),
+            estimate=lambda p, seed: numeric.repeated_walks(_chain(p), p["walks"], seed),
+            compare=lambda d, e, p: crosscheck.z_score(d.result, e),
+            symbols=SYMBOLS,
+        ),
+        Claim(
+            id="repetition.spectral_bound",
+            title="Spectral bound on repetition, complex eigenvalues included (R2)",
+            source=SOURCE,
+            statement=r"R \le n\,\frac{\rho}{1-\rho},\quad \rho = \rho(Q) < 1",
+            parameters=(SIZE, CHAIN, _greedy(0), SURVEY),
+            hypotheses=(RHO_BELOW_ONE,),
+            derive=lambda p: exact.spectral_bound(_exact_weights(p)),
+            estimate=lambda p, seed: numeric.bound_tightness(_chain(p), p["chains"], seed),
+            compare=_tightness,
+            symbols=SYMBOLS,
+        ),
+        Claim(
+            id="repetition.row_sum_bounds",
+            title="Row sums of P squared bound the spectral radius (R3)",
+            source=SOURCE,
+            statement=r"\min_i \sum_j P_{ij}^2 \;\le\; \rho(P\circ P) \;\le\; \max_i \sum_j P_{ij}^2",
+            parameters=(SIZE, CHAIN, SURVEY),
+            derive=lambda p: exact.row_sum_bounds(_exact_weights(p)),
+            estimate=lambda p, seed: numeric.collatz_wielandt(_chain(p), p["chains"], seed),
+            compare=_enclosure,
+            symbols=SYMBOLS,
+        ),
+        Claim(
+            id="repetition.greedy_cycle",
+            title="A greedy chain cycles: rho = 1 and R diverges (R4)",
+            source=SOURCE,
+            statement=(
+                r"P \text{ one-hot} \;\Longrightarrow\; \rho(Q) = 1,\ R = \infty;\quad"
+                r"\operatorname{mult}_{\lambda=1}\chi_Q = \#\text{cycles of the greedy map}"
+            ),
+            parameters=(
+                SIZE,
+                CHAIN,
+                _greedy(1),
+                Parameter("periods", int, quick=4, full=20, low=1, high=50, doc="repetitions of the shortest cycle certified"),
+            ),
+            hypotheses=(ONE_HOT,),
+            derive=lambda p: exact.greedy_cycle(_exact_weights(p), p["periods"]),
+            estimate=lambda p, seed: numeric.greedy_cycles(_chain(p)),
+            compare=_cycles,
+            symbols=SYMBOLS,
+        ),
+        Claim(
+            id="repetition.flattening",
+            title="Mixing with the uniform row lowers the row-sum bound, and rho along the instance's ladder (R5)",
+            source=SOURCE,
+            statement=(
+                r"P_s = (1 - \tfrac{s}{G})P + \tfrac{s}{G}\tfrac{\mathbf 1\mathbf 1^T}{n}:\ "
+                r"\textstyle\sum_j (P_s)_{ij}^2 - \tfrac1n = (1-\tfrac{s}{G})^2\bigl(\sum_j P_{ij}^2 - \tfrac1n\bigr),\ "
+                r"\rho(Q_G) = \tfrac1n = \min_P \rho;\ \text{instance: } \rho(Q_0) > \rho(Q_1) > \dots > \rho(Q_G)"
+            ),
+            parameters=(
+                SIZE,
+                CHAIN,
+                Parameter("scheme", int, quick=0, low=0, high=1, doc="0: mix with the uniform row; 1: temperature P ~ w^(G-s)"),
+                Parameter("grid", int, quick=6, full=12, low=1, high=24, doc="G, the number of flattening steps"),
+                Parameter("fine", int, quick=101, full=201, low=2, high=201, doc="points of the fine numeric grid"),
+                Parameter("chains", int, quick=20, full=60, low=1, high=100, doc="random chains surveyed per Dirichlet concentration"),
+            ),
+            hypotheses=(MIXING,),
+            derive=lambda p: exact.flattening(_exact_weights(p), p["scheme"], p["grid"]),
+            estimate=lambda p, seed: numeric.flattening(_weights(p), p["scheme"], p["grid"], p["fine"], p["chains"], seed),
+            compare=_monotone,
+            symbols=SYMBOLS,
+        ),
+        Claim(
+            id="repetition.mixing_can_raise_rho",
+            title="Mixing with the uniform row can raise rho: R5 fails in general (R5)",
+            source=SOURCE,
+            statement=(
+                r"P = \text{phrase } 0\to\dots\to m \text{ into a flat block of } r:\quad"
+                r"\max_i \textstyle\sum_j (P_t)_{ij}^2 < \max_i \sum_j P_{ij}^2 \text{ but } \rho(Q_t) > \rho(Q_0) = \tfrac1r"
+            ),
+            parameters=(
+                Parameter("lead_in", int, quick=6, full=8, low=1, high=10, doc="m, length of the deterministic phrase"),
+                Parameter("block", int, quick=5, full=6, low=2, high=8, doc="r, size of the flat block"),
+                Parameter("mix", float, quick=0.15, low=0.001, high=0.999, doc="t, weight of the uniform row"),
+                Parameter("fine", int, quick=201, full=2001, low=2, high=10_001, doc="points of the numeric grid over t"),
+            ),
+            hypotheses=(PHRASE_CYCLE,),
+            derive=lambda p: exact.mixing_raises_rho(
+                numeric.lead_in_weights(p["lead_in"], p["block"]).tolist(), p["lead_in"], sympy.Rational(str(p["mix"]))
+            ),
+            estimate=lambda p, seed: numeric.mixing_rise(numeric.lead_in_weights(p["lead_in"], p["block"]), p["mix"], p["fine"]),
+            compare=_rise,
+            symbols=SYMBOLS,
+        ),
+    ),
+)
