@@ -75,22 +75,6 @@ def _zero_after_abs_rewrite(expr: sympy.Expr) -> str | None:
     return is_zero(expr.rewrite(Abs))
 
 
-def certify_matrices_equal(
-    proof: Proof, description: str, shown: tuple[sympy.Expr, sympy.Expr], lhs: Matrix, rhs: Matrix, rule: str
-) -> None:
-    """Record ``lhs = rhs`` (matrices, checked entrywise like :meth:`Proof.equal`), displayed compactly as ``shown``."""
-    how = is_zero(lhs - rhs)
-    proof.certify(
-        description,
-        shown[0],
-        "=",
-        shown[1],
-        rule=rule,
-        holds=how is not None,
-        check=f"{how}(lhs - rhs) = 0 on all {lhs.rows}x{lhs.cols} entries",
-    )
-
-
 def equal_given(
     proof: Proof, description: str, lhs: sympy.Expr, rhs: sympy.Expr, given: dict[Symbol, sympy.Expr], rule: str
 ) -> sympy.Expr:
@@ -200,13 +184,12 @@ def stationarity(proof: Proof, weights: Sequence[sympy.Expr], kernel: Kernel) ->
     size = len(weights)
     row = Matrix([law])
     pi_, P_ = sympy.MatrixSymbol("pi", 1, size), sympy.MatrixSymbol("P", size, size)
-    certify_matrices_equal(
-        proof,
+    proof.equal(
         "stationarity on the instance",
-        (pi_ * P_, pi_),
         row * SparseMatrix(size, size, kernel),
         row,
         rule="sum detailed balance over x",
+        shown=(pi_ * P_, pi_),
     )
     return law
 
@@ -274,13 +257,12 @@ def _instance_acceptance(proof: Proof, n: int, slack: Rational) -> tuple[sympy.E
     )
     accepted = [qi * Min(1, r / (envelope * qi)) / acceptance for r, qi in zip(rho, q)]
     law = normalise(rho)
-    certify_matrices_equal(
-        proof,
+    proof.equal(
         "accepted law on the instance",
-        (sympy.MatrixSymbol("p_accepted", n, 1), sympy.MatrixSymbol("rho", n, 1) / normaliser_Z),
         Matrix(accepted),
         Matrix(law),
         rule="rho/Z",
+        shown=(sympy.MatrixSymbol("p_accepted", n, 1), sympy.MatrixSymbol("rho", n, 1) / normaliser_Z),
     )
     return acceptance, law
 
@@ -469,24 +451,22 @@ def _symbolic_chain(proof: Proof, states: int) -> None:
     )
     flows = Matrix(states, states, lambda i, j: Min(rho[i] * q[(i, j)], rho[j] * q[(j, i)]) if i != j else Integer(0))
     F_ = sympy.MatrixSymbol("F", states, states)
-    certify_matrices_equal(
-        proof,
+    proof.equal(
         "detailed balance: F_ij = min(rho_i q_ij, rho_j q_ji) is symmetric",
-        (F_, F_.T),
         flows,
         flows.T,
         rule="min is symmetric",
+        shown=(F_, F_.T),
     )
     by_flows = {(i, j): flows[i, j] / rho[i] for i, j in q}
     by_flows.update({(i, i): 1 - sum((flows[i, j] for j in range(states) if j != i), Integer(0)) / rho[i] for i in range(states)})
     rho_, P_ = sympy.MatrixSymbol("rho", 1, states), sympy.MatrixSymbol("P", states, states)
-    certify_matrices_equal(
-        proof,
+    proof.equal(
         "stationarity: sum_i rho_i P_ij = rho_j",
-        (rho_ * P_, rho_),
         Matrix([rho]) * SparseMatrix(states, states, by_flows),
         Matrix([rho]),
         rule="sum detailed balance over i",
+        shown=(rho_ * P_, rho_),
     )
 
 
@@ -724,13 +704,12 @@ def gibbs(dims: int, values: int, power: int) -> Derivation:
     acceptance = min(Min(1, r[0]) for r in ratios)
     kernel = metropolis_hastings(weights, proposal)
     size = len(states)
-    certify_matrices_equal(
-        proof,
+    proof.equal(
         "the MH kernel is the Gibbs kernel",
-        (sympy.MatrixSymbol("P_MH", size, size), sympy.MatrixSymbol("Q", size, size)),
         SparseMatrix(size, size, kernel),
         SparseMatrix(size, size, proposal),
         rule="acceptance 1",
+        shown=(sympy.MatrixSymbol("P_MH", size, size), sympy.MatrixSymbol("Q", size, size)),
     )
     law = stationarity(proof, weights, kernel)
     return proof.finish(result=Tuple(acceptance, Tuple(*law)), conclusion=r"\alpha_{\mathrm{Gibbs}}(x, y) = 1")

@@ -39,22 +39,36 @@ def is_zero(expr: Any) -> str | None:
     return None
 
 
+def _brief(expr: Any, limit: int = 300) -> str:
+    """``sympy.sstr`` cut to ``limit`` characters, so a failing matrix step stays a readable message."""
+    text = sympy.sstr(expr)
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
 class Proof:
     """Accumulates checked steps; ``finish`` returns the :class:`Derivation`."""
 
     def __init__(self) -> None:
         self._steps: list[Step] = []
 
-    def equal(self, description: str, lhs: Any, rhs: Any, rule: str) -> Any:
+    def equal(self, description: str, lhs: Any, rhs: Any, rule: str, *, shown: tuple[Any, Any] | None = None) -> Any:
         """Record ``lhs = rhs`` after checking that ``lhs - rhs`` simplifies to 0; returns ``rhs``.
 
         Unevaluated operators (``Derivative``, ``Integral``, ``Sum``, ``Limit``)
         may appear on either side for display; the check evaluates them (``doit``).
+        ``shown``, a pair of compact expressions (``W^T Sigma W``, ``I``), is what
+        the step displays instead of large explicit sides; the check always runs
+        on ``lhs`` and ``rhs`` and says so.
         """
         how = is_zero((lhs - rhs).doit())
         if how is None:
-            self._refuse(description, f"{sympy.sstr(lhs)} - ({sympy.sstr(rhs)}) does not simplify to 0")
-        self._steps.append(Step(description, lhs, "=", rhs, rule, f"{how}(lhs - rhs) = 0"))
+            self._refuse(description, f"{_brief(lhs)} - ({_brief(rhs)}) does not simplify to 0")
+        check = f"{how}(lhs - rhs) = 0"
+        if shown is not None:
+            size = f"all {lhs.rows}x{lhs.cols} entries" if isinstance(lhs, sympy.MatrixBase) else "the explicit expressions"
+            check += f" on {size} ({sympy.count_ops(lhs)} operations)"
+        left, right = shown if shown is not None else (lhs, rhs)
+        self._steps.append(Step(description, left, "=", right, rule, check))
         return rhs
 
     def compare(self, description: str, lhs: Any, relation: str, rhs: Any, rule: str) -> None:
