@@ -36,6 +36,16 @@ class Estimate:
             parts.append(f"[{self.interval[0]:.12g}, {self.interval[1]:.12g}]")
         return " ".join(parts)
 
+    def part(self, key: str, index: int | None = None) -> Estimate:
+        """One number of ``details`` (``details[key]`` or ``details[key][index]``) as an estimate of its own."""
+        value = self.details[key] if index is None else self.details[key][index]
+        return Estimate(value=float(value), method=self.method, n=self.n, seed=self.seed)
+
+    def part_interval(self, key: str) -> Estimate:
+        """An interval ``(low, high)`` of ``details`` as an interval estimate at its midpoint."""
+        low, high = (float(end) for end in self.details[key])
+        return Estimate(value=(low + high) / 2, method=self.method, n=self.n, seed=self.seed, interval=(low, high))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "value": self.value,

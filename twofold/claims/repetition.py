@@ -91,11 +91,6 @@ def _chain(p: dict[str, Any]) -> np.ndarray:
     return numeric.transition_matrix(_weights(p))
 
 
-def _detail(estimate: Estimate, key: str) -> Estimate:
-    """One number from ``estimate.details`` as an estimate of its own (same method and size)."""
-    return Estimate(value=float(estimate.details[key]), method=estimate.method, n=estimate.n, seed=estimate.seed)
-
-
 def _none_found(count: int, what: str, detail: str) -> Comparison:
     """A search for counterexamples: agree when it found none."""
     return Comparison(
@@ -113,7 +108,7 @@ def _series_and_eigen(derivation: Derivation, estimate: Estimate, params: dict[s
     atol = EIGEN_SAFETY * estimate.details["eigen_error"] + 4 * 2.0**-53 * abs(estimate.value)
     return crosscheck.both(
         crosscheck.contains(derivation.result, estimate),
-        crosscheck.absolute_error(derivation.result, _detail(estimate, "eigen_value"), atol=atol),
+        crosscheck.absolute_error(derivation.result, estimate.part("eigen_value"), atol=atol),
     )
 
 
@@ -145,7 +140,7 @@ def _enclosure(derivation: Derivation, estimate: Estimate, params: dict[str, Any
 def _cycles(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
     return crosscheck.both(
         crosscheck.same_count(derivation.result, estimate),
-        crosscheck.absolute_error(sympy.Integer(1), _detail(estimate, "rho"), atol=UNIT_ROOT_ATOL),
+        crosscheck.absolute_error(sympy.Integer(1), estimate.part("rho"), atol=UNIT_ROOT_ATOL),
     )
 
 

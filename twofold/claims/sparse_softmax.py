@@ -65,16 +65,11 @@ def _at_least(value: float, tolerance: float, what: str) -> Comparison:
     )
 
 
-def _interval(estimate: Estimate, key: str) -> Estimate:
-    lo, hi = estimate.details[key]
-    return Estimate(value=(lo + hi) / 2, method=estimate.method, n=estimate.n, interval=(lo, hi))
-
-
 def _margins(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
     full, sparse, _ = derivation.result
     root = Estimate(value=estimate.details["brentq_full"], method="brentq on the tied loss", n=params["n"])
     return crosscheck.both(
-        crosscheck.both(crosscheck.contains(full, estimate), crosscheck.contains(sparse, _interval(estimate, "sparse_interval"))),
+        crosscheck.both(crosscheck.contains(full, estimate), crosscheck.contains(sparse, estimate.part_interval("sparse_interval"))),
         # brentq brackets the root to 1e-14 and the loss is a logsumexp of <= 3e4 terms (error ~1e-15).
         crosscheck.relative_error(full, root, rtol=1e-12),
     )

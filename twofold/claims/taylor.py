@@ -49,13 +49,7 @@ def _positive_minimum(estimate: Estimate) -> Comparison:
 
 def _minimum_and_argmin(derivation, estimate: Estimate, params) -> Comparison:
     root, value = derivation.result
-    argmin = Estimate(
-        value=sum(estimate.details["argmin_interval"]) / 2,
-        method=estimate.method,
-        n=estimate.n,
-        interval=estimate.details["argmin_interval"],
-    )
-    return crosscheck.both(crosscheck.contains(value, estimate), crosscheck.contains(root, argmin))
+    return crosscheck.both(crosscheck.contains(value, estimate), crosscheck.contains(root, estimate.part_interval("argmin_interval")))
 
 
 def _softmax_bound(derivation, estimate: Estimate, params) -> Comparison:
