@@ -1,0 +1,501 @@
+r"""FAVOR+ random features and linear attention, numerically (kexue.fm post 7921; Choromanski et al. 2020).
+
+Independent of :mod:`theorems.favor`: random frequencies are drawn with
+``numpy.random.default_rng(seed)``, feature maps are evaluated in float64, and
+expectations are Monte Carlo means with standard errors (``std / sqrt(n)``
+over independent replicates).  Where Monte Carlo cannot be trusted (squared
+log-normal variables with large variance) one-dimensional Gaussian integrals
+are computed by Gauss–Hermite quadrature instead.
+
+Feature maps (rows of ``points`` are vectors, ``omega`` holds ``m`` frequencies):
+
+* positive :math:`\varphi(x) = e^{\omega x - |x|^2/2}/\sqrt m`;
+* hyperbolic :math:`\varphi(x) = e^{-|x|^2/2}(e^{\omega x}, e^{-\omega x})/\sqrt{2m}`;
+* trigonometric :math:`\varphi(x) = e^{|x|^2/2}(\cos\omega x, \sin\omega x)/\sqrt m`;
+
+so that :math:`\varphi(x)\cdot\varphi(y)` estimates :math:`\mathrm{SM}(x, y) = e^{x\cdot y}`.
+Orthogonal frequencies: columns of a Haar matrix from ``numpy.linalg.qr`` *with the
+sign fix* :math:`Q\,\operatorname{diag}(\operatorname{sign} R_{ii})` (Mezzadri 2007), times independent
+:math:`\chi_d` norms; without the fix numpy's Householder QR returns
+:math:`Q_{11} = -|A_{11}|/\|A_{:,1}\| < 0` always, which biases the estimator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+import numpy as np
+
+from numerics.estimate import Estimate
+from twofold.errors import NumericError
+
+KINDS = ("positive", "hyperbolic", "trigonometric")
+# An estimate and e^{x.y} are computed with relative error below ~50u (exp of a d-term dot product, sum of
+# m terms); 1024u * exp((|x|^2+|y|^2)/2) bounds that rounding, and its square is added to the s.e. of an
+# MSE so degenerate points (x = y for trigonometric, x = -y for positive features: MSE exactly 0) are
+# not judged on rounding noise.  It is ~1e-25, far below any statistical s.e. here.
+ROUNDING_FLOOR = 1024 * 2.0**-53
+HERMITE_NODES = 160  # Gauss–Hermite nodes; the error estimate compares with half as many
+
+
+def pair(norm_x: float, norm_y: float, angle_degrees: float, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    r""":math:`x = a e_1`, :math:`y = b(\cos\theta e_1 + \sin\theta e_2)` in :math:`R^d`."""
+    angle = np.deg2rad(angle_degrees)
+    x, y = np.zeros(dim), np.zeros(dim)
+    x[0] = norm_x
+    y[:2] = norm_y * np.cos(angle), norm_y * np.sin(angle)
+    return x, y
+
+
+def gaussian_frequencies(rng: np.random.Generator, replicates: int, features: int, dim: int) -> np.ndarray:
+    """``replicates`` independent sets of ``features`` iid :math:`N(0, I_d)` frequencies: shape (n, m, d)."""
+    return rng.standard_normal((replicates, features, dim))
+
+
+def haar_blocks(rng: np.random.Generator, count: tuple[int, ...], dim: int, sign_fix: bool = True) -> np.ndarray:
+    r"""Orthogonal :math:`d\times d` matrices from the QR decomposition of Gaussian matrices.
+
+    With ``sign_fix`` the columns are multiplied by :math:`\operatorname{sign} R_{ii}`, which makes
+    :math:`Q` Haar-distributed; without it, numpy's convention leaves :math:`Q_{11} < 0`.
+    """
+    q, r = np.linalg.qr(rng.standard_normal((*count, dim, dim)))
+    if sign_fix:
+        q = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+    return q
+
+
+def orthogonal_frequencies(
+    rng: np.random.Generator, replicates: int, features: int, dim: int, sign_fix: bool = True
+) -> np.ndarray:
+    r"""Orthogonal frequencies: columns of Haar blocks times independent :math:`\chi_d` norms, shape (n, m, d).
+
+    ``features > dim`` stacks :math:`\lceil m/d \rceil` independent blocks (the Performer's practice);
+    only frequencies within one block are orthogonal.
+    """
+    blocks = -(-features // dim)
+    q = haar_blocks(rng, (replicates, blocks), dim, sign_fix)
+    directions = np.swapaxes(q, -1, -2).reshape(replicates, blocks * dim, dim)[:, :features]
+    norms = np.sqrt(rng.chisquare(dim, size=(replicates, features)))
+    return directions * norms[..., None]
+
+
+def feature_map(kind: str, points: np.ndarray, omega: np.ndarray) -> np.ndarray:
+    """Features of the rows of ``points`` (L, d) for every replicate of ``omega`` (n, m, d): (n, L, m or 2m)."""
+    projections = points @ np.swapaxes(omega, -1, -2)
+    half_sq = 0.5 * np.sum(points**2, axis=-1)[:, None]
+    root = omega.shape[-2] ** 0.5  # a Python float keeps float32 inputs in float32
+    if kind == "positive":
+        return np.exp(projections - half_sq) / root
+    if kind == "hyperbolic":
+        return np.concatenate([np.exp(projections - half_sq), np.exp(-projections - half_sq)], axis=-1) / (
+            root * 2**0.5
+        )
+    if kind == "trigonometric":
+        return np.exp(half_sq) * np.concatenate([np.cos(projections), np.sin(projections)], axis=-1) / root
+    raise NumericError(f"unknown feature kind '{kind}' (choose from {', '.join(KINDS)})")
+
+
+def kernel_estimates(kind: str, x: np.ndarray, y: np.ndarray, omega: np.ndarray) -> np.ndarray:
+    r"""One estimate :math:`\varphi(x)\cdot\varphi(y)` of :math:`e^{x\cdot y}` per replicate of ``omega``: shape (n,)."""
+    return np.sum(feature_map(kind, x[None], omega)[:, 0] * feature_map(kind, y[None], omega)[:, 0], axis=-1)
+
+
+def mean_estimate(samples: np.ndarray, method: str, seed: int | None, **details) -> Estimate:
+    """Sample mean with standard error ``std(ddof=1)/sqrt(n)`` of independent replicates."""
+    if samples.size < 2 or not np.all(np.isfinite(samples)):
+        raise NumericError(f"{method}: need at least two finite replicates")
+    return Estimate(
+        value=float(samples.mean()),
+        method=method,
+        n=int(samples.size),
+        seed=seed,
+        stderr=float(samples.std(ddof=1) / np.sqrt(samples.size)),
+        details=details,
+    )
+
+
+def frequencies(
+    rng: np.random.Generator, replicates: int, features: int, dim: int, orthogonal: bool, sign_fix: bool
+) -> np.ndarray:
+    """iid Gaussian or orthogonal frequencies, shape (n, m, d)."""
+    if orthogonal:
+        return orthogonal_frequencies(rng, replicates, features, dim, sign_fix)
+    return gaussian_frequencies(rng, replicates, features, dim)
+
+
+def _layout(features: int, orthogonal: bool, sign_fix: bool) -> str:
+    if not orthogonal:
+        return f"{features} iid frequencies"
+    return f"{features} orthogonal frequencies" + ("" if sign_fix else " (no QR sign fix)")
+
+
+def kernel_mean(
+    kind: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    features: int,
+    replicates: int,
+    seed: int,
+    orthogonal: bool = False,
+    sign_fix: bool = True,
+) -> Estimate:
+    r"""F1/F3: Monte Carlo mean of the :math:`m`-frequency estimator of :math:`e^{x\cdot y}`.
+
+    For orthogonal frequencies ``details`` carries :func:`haar_check`.
+    """
+    rng = np.random.default_rng(seed)
+    omega = frequencies(rng, replicates, features, x.size, orthogonal, sign_fix)
+    return mean_estimate(
+        kernel_estimates(kind, x, y, omega),
+        f"mean of {replicates} {kind} estimates, {_layout(features, orthogonal, sign_fix)} each",
+        seed,
+        **(haar_check(omega) if orthogonal else {}),
+    )
+
+
+def haar_check(omega: np.ndarray) -> dict[str, float]:
+    r"""Mean of :math:`Q_{11}` (first coordinate of the first direction) over replicates, and its z-score.
+
+    For Haar :math:`Q` the first column is uniform on the sphere, so the mean is 0; numpy's
+    unfixed QR gives :math:`Q_{11} < 0` always (mean :math:`\approx -\sqrt{2/(\pi d)}`).
+    """
+    first = omega[:, 0, 0] / np.linalg.norm(omega[:, 0], axis=-1)
+    stderr = first.std(ddof=1) / np.sqrt(first.size)
+    return {"first_entry_mean": float(first.mean()), "first_entry_stderr": float(stderr)}
+
+
+def _squared_errors(
+    rng: np.random.Generator,
+    kind: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    features: int,
+    replicates: int,
+    orthogonal: bool,
+    sign_fix: bool,
+) -> Estimate:
+    """Mean squared error with its s.e.; the s.e. includes a float64 floor (see ``ROUNDING_FLOOR``).
+
+    For orthogonal frequencies ``details`` carries :func:`haar_check`."""
+    omega = frequencies(rng, replicates, features, x.size, orthogonal, sign_fix)
+    errors = (kernel_estimates(kind, x, y, omega) - np.exp(x @ y)) ** 2
+    mse = mean_estimate(
+        errors, f"mean squared error of {replicates} {kind} estimators, {_layout(features, orthogonal, sign_fix)}", None
+    )
+    floor = (ROUNDING_FLOOR * np.exp((x @ x + y @ y) / 2)) ** 2
+    return Estimate(
+        value=mse.value,
+        method=mse.method,
+        n=mse.n,
+        stderr=float(np.hypot(mse.stderr, floor)),
+        details=haar_check(omega) if orthogonal else {},
+    )
+
+
+def kernel_mse(
+    kind: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    features: int,
+    replicates: int,
+    seed: int,
+    orthogonal: bool = False,
+    sign_fix: bool = True,
+) -> Estimate:
+    r"""F2/F3: Monte Carlo MSE :math:`E(\widehat{\mathrm{SM}}_m - e^{x\cdot y})^2` over ``replicates`` estimators."""
+    mse = _squared_errors(np.random.default_rng(seed), kind, x, y, features, replicates, orthogonal, sign_fix)
+    return Estimate(value=mse.value, method=mse.method, n=mse.n, seed=seed, stderr=mse.stderr, details=mse.details)
+
+
+def mse_ratio(x: np.ndarray, y: np.ndarray, features: int, replicates: int, seed: int) -> Estimate:
+    r"""F2: :math:`\widehat r = \widehat{T}/\widehat{P}` (trigonometric over positive MSE) from independent samples;
+    delta-method s.e. :math:`\sqrt{\mathrm{se}_T^2/P^2 + T^2\mathrm{se}_P^2/P^4}`."""
+    rng = np.random.default_rng(seed)
+    trig, positive = (
+        _squared_errors(rng, kind, x, y, features, replicates, False, True) for kind in ("trigonometric", "positive")
+    )
+    if positive.value <= 0:
+        raise NumericError("the positive-feature MSE estimate is 0: x + y = 0, the ratio is undefined")
+    ratio = trig.value / positive.value
+    return Estimate(
+        value=ratio,
+        method="ratio of independent Monte Carlo MSEs (trigonometric / positive), delta-method s.e.",
+        n=2 * replicates,
+        seed=seed,
+        stderr=float(np.hypot(trig.stderr, ratio * positive.stderr) / positive.value),
+        details={"mse_trigonometric": trig.value, "mse_positive": positive.value},
+    )
+
+
+def gaussian_expectation(function: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    r""":math:`E f(g)`, :math:`g \sim N(0,1)`, by Gauss–Hermite quadrature (probabilists' weight) with
+    ``HERMITE_NODES`` nodes; the error estimate is the change from half as many nodes.
+
+    ``function`` maps an array of nodes (shape (q,)) to values of shape (q, ...); the integrands here
+    are entire functions of order 1 (:math:`e^{\lambda g}`, :math:`\cos\lambda g`) for which the rule
+    converges super-exponentially.
+    """
+    results = []
+    for count in (HERMITE_NODES // 2, HERMITE_NODES):
+        nodes, weights = _hermite_rule(count)
+        results.append(np.tensordot(weights, function(nodes), axes=(0, 0)))
+    return results[1], np.abs(results[1] - results[0])
+
+
+@cache
+def _hermite_rule(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights for :math:`E f(g)`, :math:`g \\sim N(0,1)` (weights sum to 1)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(count)
+    return nodes, weights / np.sqrt(2 * np.pi)
+
+
+def single_feature(kind: str, sq: np.ndarray, spread: np.ndarray, g: np.ndarray) -> np.ndarray:
+    r"""One-frequency estimator :math:`Z` as a function of :math:`g = \omega\cdot u/|u|`, :math:`|u|` = ``spread``,
+    :math:`|x|^2 + |y|^2` = ``sq`` (broadcasting)."""
+    if kind == "positive":
+        return np.exp(spread * g - sq / 2)
+    if kind == "hyperbolic":
+        return np.exp(-sq / 2) * np.cosh(spread * g)
+    return np.exp(sq / 2) * np.cos(spread * g)
+
+
+def single_feature_mse(kind: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r""":math:`E(Z - e^{x\cdot y})^2` for one frequency at each pair of rows of ``xs``, ``ys``, by quadrature.
+
+    The 1-d reduction: :math:`\omega\cdot u \sim |u|\,g` with :math:`g \sim N(0,1)` (rotation
+    invariance), :math:`u = x + y` (positive, hyperbolic) or :math:`x - y` (trigonometric).
+    Returns (values, error estimates).
+    """
+    target = np.exp(np.sum(xs * ys, axis=-1))
+    sq = np.sum(xs**2 + ys**2, axis=-1)
+    spread = np.linalg.norm(xs - ys if kind == "trigonometric" else xs + ys, axis=-1)
+    return gaussian_expectation(lambda g: (single_feature(kind, sq, spread, g[:, None]) - target) ** 2)
+
+
+def grid(max_norm: float, norm_steps: int, angle_steps: int) -> list[tuple[float, float, float]]:
+    r"""Grid points (a, b, θ in degrees): :math:`a \le b \in \{i\,a_{\max}/n\}`, :math:`\theta = 180 j / n_\theta`."""
+    norms = [max_norm * i / norm_steps for i in range(1, norm_steps + 1)]
+    return [
+        (na, nb, 180.0 * j / angle_steps)
+        for i, na in enumerate(norms)
+        for nb in norms[i:]
+        for j in range(angle_steps + 1)
+    ]
+
+
+def grid_comparison(max_norm: float, norm_steps: int, angle_steps: int) -> Estimate:
+    r"""F2 on a grid: single-frequency MSEs (trigonometric, positive) by Gauss–Hermite quadrature.
+
+    ``value`` = number of points where :math:`\mathrm{MSE_{trig}} > \mathrm{MSE_{pos}}`; ``details``
+    list per point ``sm`` = :math:`e^{x\cdot y}` and both MSEs, and the smallest gap between the two MSEs
+    in units of the quadrature error estimate (a point whose gap is below 10 raises ``NumericError``).
+    """
+    pairs = [pair(na, nb, angle, 2) for na, nb, angle in grid(max_norm, norm_steps, angle_steps)]
+    xs, ys = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    (trig, trig_err), (pos, pos_err) = (single_feature_mse(kind, xs, ys) for kind in ("trigonometric", "positive"))
+    margin = np.abs(trig - pos) / (trig_err + pos_err + np.finfo(float).tiny)
+    if np.any(margin < 10):
+        raise NumericError(f"quadrature cannot decide which MSE is larger at {int(np.sum(margin < 10))} grid point(s)")
+    return Estimate(
+        value=float(np.sum(trig > pos)),
+        method=f"Gauss–Hermite quadrature ({HERMITE_NODES} nodes) of single-frequency MSEs on {len(pairs)} grid points",
+        n=len(pairs),
+        details={
+            "sm": np.exp(np.sum(xs * ys, axis=-1)),
+            "mse_trigonometric": trig,
+            "mse_positive": pos,
+            "min_margin_in_quadrature_errors": float(margin.min()),
+        },
+    )
+
+
+def softmax_attention(queries: np.ndarray, keys: np.ndarray, values: np.ndarray, causal: bool = False) -> np.ndarray:
+    r"""Exact :math:`\operatorname{softmax}(QK^\top)V` (row-wise, optionally causal), in the inputs' dtype.
+
+    The :math:`L\times L` score matrix is the only large temporary: shifted by its row
+    maxima and exponentiated in place.
+    """
+    scores = queries @ keys.T
+    if causal:
+        scores[np.triu_indices_from(scores, k=1)] = -np.inf
+    scores -= scores.max(axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    return (scores @ values) / scores.sum(axis=-1, keepdims=True)
+
+
+def linear_terms(
+    query_features: np.ndarray, key_features: np.ndarray, values: np.ndarray, causal: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Numerator :math:`Q'(K'^\top V)` and normaliser :math:`Q'(K'^\top 1)` in :math:`O(Lm d_v)`.
+
+    Causal: prefix sums :math:`S_i = \sum_{j\le i} k'_j v_j^\top`, :math:`z_i = \sum_{j\le i} k'_j`.
+    Leading axes of the feature arrays are batch axes.
+    """
+    if causal:
+        states = np.cumsum(key_features[..., :, :, None] * values[..., :, None, :], axis=-3)
+        numerator = np.einsum("...lm,...lmv->...lv", query_features, states)
+        normaliser = np.sum(query_features * np.cumsum(key_features, axis=-2), axis=-1)
+    else:
+        numerator = query_features @ (np.swapaxes(key_features, -1, -2) @ values)
+        normaliser = np.einsum("...lm,...m->...l", query_features, key_features.sum(axis=-2))
+    return numerator, normaliser
+
+
+def quadratic_terms(
+    query_features: np.ndarray, key_features: np.ndarray, values: np.ndarray, causal: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The same numerator and normaliser through the :math:`L\times L` weight matrix :math:`W = Q'K'^\top`."""
+    weights = query_features @ np.swapaxes(key_features, -1, -2)
+    if causal:
+        weights = np.tril(weights)
+    return weights @ values, weights.sum(axis=-1)
+
+
+def favor_attention(
+    queries: np.ndarray, keys: np.ndarray, values: np.ndarray, omega: np.ndarray, causal: bool = False
+) -> np.ndarray:
+    r"""FAVOR+ attention :math:`D^{-1}Q'(K'^\top V)` with positive features of ``omega`` (m, d)."""
+    numerator, normaliser = linear_terms(
+        feature_map("positive", queries, omega[None])[0], feature_map("positive", keys, omega[None])[0], values, causal
+    )
+    return numerator / normaliser[..., None]
+
+
+def attention_inputs(
+    length: int, dim: int, value_dim: int, scale: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Fixed test inputs on the grid :math:`2^{-6}\mathbb Z` (exact in binary and as rationals).
+
+    Rows of :math:`Q, K` have random directions and norms uniform in :math:`[0, \text{scale}]`;
+    :math:`V` is standard normal.  Rounding keeps norms :math:`\le \text{scale} + \sqrt d/128`.
+    """
+    rng = np.random.default_rng(seed)
+
+    def rows() -> np.ndarray:
+        directions = rng.standard_normal((length, dim))
+        directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
+        return directions * rng.uniform(0.0, scale, size=(length, 1))
+
+    queries, keys, values = rows(), rows(), rng.standard_normal((length, value_dim))
+    return tuple(np.round(array * 64) / 64 for array in (queries, keys, values))
+
+
+def attention_identity_residual(length: int, features: int, dim: int, value_dim: int, seed: int) -> Estimate:
+    r"""F4: the linear and quadratic orders agree in float64, bidirectional and causal.
+
+    ``value`` = the largest :math:`|{\rm linear} - {\rm quadratic}|` relative to the same product
+    computed with absolute values (the scale of the rounding error; an entry whose scale is 0, e.g. a
+    causal first row with :math:`v = 0`, is exactly 0 both ways), over numerator and normaliser, both modes.
+    """
+    rng = np.random.default_rng(seed)
+    queries, keys, values = attention_inputs(length, dim, value_dim, 1.0, int(rng.integers(2**31)))
+    omega = gaussian_frequencies(rng, 1, features, dim)
+    query_features = feature_map("positive", queries, omega)[0]
+    key_features = feature_map("positive", keys, omega)[0]
+    worst = 0.0
+    for causal in (False, True):
+        scale_num, scale_den = quadratic_terms(query_features, key_features, np.abs(values), causal)
+        for linear, quadratic, scale in zip(
+            linear_terms(query_features, key_features, values, causal),
+            quadratic_terms(query_features, key_features, values, causal),
+            (scale_num, scale_den),
+            strict=True,
+        ):
+            worst = max(worst, float(np.max(np.abs(linear - quadratic) / np.maximum(scale, np.finfo(float).tiny))))
+    return Estimate(
+        value=worst,
+        method="max |Q'(K'^T V) - (Q'K'^T)V| / (|Q'||K'^T||V|), bidirectional and causal, float64",
+        n=length,
+        seed=seed,
+    )
+
+
+def numerator_moments(
+    queries: np.ndarray,
+    keys: np.ndarray,
+    values: np.ndarray,
+    features: int,
+    replicates: int,
+    seed: int,
+    normalise: bool = False,
+) -> Estimate:
+    r"""F4: Monte Carlo means of the FAVOR+ numerator (or, with ``normalise``, of :math:`\widehat A`).
+
+    Every entry of the bidirectional and the causal output (a :math:`2L\times d_v` array, bidirectional
+    rows first) is averaged over ``replicates`` independent sets of ``features`` frequencies.
+    ``value`` = the sum of all entries (with its own s.e.); ``details`` hold every entry's mean and s.e.
+    """
+    rng = np.random.default_rng(seed)
+    omega = gaussian_frequencies(rng, replicates, features, queries.shape[-1])
+    query_features = feature_map("positive", queries, omega)
+    key_features = feature_map("positive", keys, omega)
+    outputs = []
+    for causal in (False, True):
+        numerator, normaliser = linear_terms(query_features, key_features, values, causal)
+        outputs.append(numerator / normaliser[..., None] if normalise else numerator)
+    samples = np.concatenate(outputs, axis=-2)
+    what = "normalised FAVOR+ attention" if normalise else "FAVOR+ numerator Q'(K'^T V)"
+    total = mean_estimate(samples.sum(axis=(-2, -1)), f"mean of {replicates} {what} (sum of entries)", seed)
+    return Estimate(
+        value=total.value,
+        method=f"Monte Carlo mean of the {what}, bidirectional and causal, {features} frequencies, {replicates} replicates",
+        n=replicates,
+        seed=seed,
+        stderr=total.stderr,
+        details={
+            "means": samples.mean(axis=0),
+            "stderrs": samples.std(axis=0, ddof=1) / np.sqrt(replicates),
+        },
+    )
+
+
+def attention_error_by_features(
+    queries: np.ndarray,
+    keys: np.ndarray,
+    values: np.ndarray,
+    feature_counts: tuple[int, ...],
+    replicates: int,
+    seed: int,
+) -> dict[int, float]:
+    r"""Root-mean-square entrywise error of FAVOR+ attention against exact softmax attention, per :math:`m`
+    (bidirectional; averaged over ``replicates`` draws of the frequencies)."""
+    rng = np.random.default_rng(seed)
+    exact = softmax_attention(queries, keys, values)
+    errors = {}
+    for features in feature_counts:
+        omega = gaussian_frequencies(rng, replicates, features, queries.shape[-1])
+        numerator, normaliser = linear_terms(
+            feature_map("positive", queries, omega), feature_map("positive", keys, omega), values, False
+        )
+        errors[features] = float(np.sqrt(np.mean((numerator / normaliser[..., None] - exact) ** 2)))
+    return errors
+
+
+def weight_signs(
+    kind: str, queries: np.ndarray, keys: np.ndarray, features: int, replicates: int, seed: int
+) -> Estimate:
+    r"""F1/F4: signs of the attention weights :math:`\varphi(q_i)\cdot\varphi(k_l)`.
+
+    ``value`` = the smallest weight divided by its positive scale
+    :math:`e^{\mp(|q|^2+|k|^2)/2}` (the mean over frequencies of :math:`e^{s}`, :math:`\cosh s` or
+    :math:`\cos s`).  ``details``: fraction of negative weights, and fraction of rows of
+    :math:`D^{-1}W` that are not probability vectors (a negative entry or a non-positive normaliser).
+    """
+    rng = np.random.default_rng(seed)
+    omega = gaussian_frequencies(rng, replicates, features, queries.shape[-1])
+    weights = feature_map(kind, queries, omega) @ np.swapaxes(feature_map(kind, keys, omega), -1, -2)
+    sq = 0.5 * (np.sum(queries**2, axis=-1)[:, None] + np.sum(keys**2, axis=-1)[None, :])
+    scale = np.exp(sq if kind == "trigonometric" else -sq)
+    normaliser = weights.sum(axis=-1)
+    not_probability = np.any(weights < 0, axis=-1) | (normaliser <= 0)
+    return Estimate(
+        value=float(np.min(weights / scale)),
+        method=f"smallest normalised {kind} attention weight over {replicates} draws of {features} frequencies",
+        n=int(weights.size),
+        seed=seed,
+        details={
+            "fraction_negative": float(np.mean(weights < 0)),
+            "fraction_rows_not_probability": float(np.mean(not_probability)),
+        },
+    )

@@ -1,0 +1,865 @@
+r"""FAVOR+ random features and linear attention, exactly (kexue.fm post 7921; Choromanski et al. 2020).
+
+The softmax kernel is :math:`\mathrm{SM}(x, y) = e^{x\cdot y}` and :math:`\omega \sim N(0, I_d)`.
+Three single-frequency estimators of it (``KINDS``):
+
+* positive: :math:`Z = e^{\omega\cdot x - |x|^2/2}\,e^{\omega\cdot y - |y|^2/2}`;
+* hyperbolic: :math:`Z = e^{-(|x|^2+|y|^2)/2}\cosh(\omega\cdot(x+y))` (average of :math:`\pm\omega`);
+* trigonometric: :math:`Z = e^{(|x|^2+|y|^2)/2}\cos(\omega\cdot(x-y))`.
+
+With :math:`m` frequencies the estimator is the mean of :math:`m` copies of :math:`Z`.
+Scalar formulas are written in :math:`a = |x|`, :math:`b = |y|`, :math:`c = x\cdot y`, so
+:math:`|x+y|^2 = a^2+b^2+2c` and :math:`|x-y|^2 = a^2+b^2-2c`.  A parameter point is
+:math:`x = a e_1`, :math:`y = b(\cos\theta\, e_1 + \sin\theta\, e_2)` (``pair_values``).
+
+Every expectation rests on two one-dimensional integrals that sympy evaluates:
+the Gaussian MGF :math:`E e^{tw} = e^{t^2/2}` and characteristic function
+:math:`E\cos(tw) = e^{-t^2/2}`, :math:`w \sim N(0,1)`.  What is *assumed* rather than
+computed is said in each docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+
+import mpmath
+import sympy
+from sympy import (
+    Integer,
+    Integral,
+    Matrix,
+    Rational,
+    Symbol,
+    cos,
+    cosh,
+    exp,
+    gamma,
+    gammasimp,
+    hyper,
+    hyperexpand,
+    limit,
+    oo,
+    pi,
+    rf,
+    sqrt,
+)
+
+from twofold.derivation import Proof, is_zero
+from twofold.model import Derivation
+
+KINDS = ("positive", "hyperbolic", "trigonometric")
+LABELS = {"positive": "+", "hyperbolic": "hyp", "trigonometric": "trig"}  # superscripts in formulas
+DIGITS = 30  # working precision where exact expressions are compared numerically
+
+w = Symbol("w", real=True)
+t = Symbol("t", real=True)
+s = Symbol("s", real=True)
+a, b = sympy.symbols("a b", nonnegative=True)
+c = Symbol("c", real=True)
+m = Symbol("m", positive=True, integer=True)
+d = Symbol("d", positive=True)
+k = Symbol("k", integer=True, positive=True)
+theta = Symbol("theta", real=True)
+rho = Symbol("rho", positive=True)
+alpha, beta, eta, gap = sympy.symbols("alpha beta eta epsilon", positive=True)
+
+STANDARD_NORMAL = exp(-(w**2) / 2) / sqrt(2 * pi)
+PLUS = a**2 + b**2 + 2 * c  # |x + y|^2
+MINUS = a**2 + b**2 - 2 * c  # |x - y|^2
+KERNEL = exp(c)  # SM(x, y)
+
+Values = Mapping[Symbol, sympy.Expr]
+
+
+def pair_values(norm_x: float, norm_y: float, angle_degrees: float) -> dict[Symbol, sympy.Expr]:
+    r"""Exact :math:`a, b, c` for decimal norms and an angle in degrees: :math:`c = ab\cos\theta`."""
+    exact_a, exact_b = Rational(str(norm_x)), Rational(str(norm_y))
+    angle = Rational(str(angle_degrees)) * pi / 180
+    return {a: exact_a, b: exact_b, c: exact_a * exact_b * cos(angle), theta: angle}
+
+
+def claimed_mse(kind: str) -> sympy.Expr:
+    r"""The MSE with :math:`m` iid frequencies as CLAIMS.md F2 states it (Lemma 2 of the paper)."""
+    positive = exp(PLUS) * KERNEL**2 * (1 - exp(-PLUS)) / m
+    return {
+        "positive": positive,
+        "hyperbolic": (1 - exp(-PLUS)) * positive / 2,
+        "trigonometric": exp(PLUS) * KERNEL**-2 * (1 - exp(-MINUS)) ** 2 / (2 * m),
+    }[kind]
+
+
+def ratio_closed_form() -> sympy.Expr:
+    r""":math:`r = \mathrm{MSE_{trig}}/\mathrm{MSE_{pos}} = (1-e^{-|x-y|^2})^2 / (2\,\mathrm{SM}^4 (1-e^{-|x+y|^2}))`."""
+    return (1 - exp(-MINUS)) ** 2 / (2 * KERNEL**4 * (1 - exp(-PLUS)))
+
+
+def sign_threshold() -> sympy.Expr:
+    r""":math:`s^* = \sqrt{\sqrt2 - 1}`, the root of :math:`(1-s^2)^2 = 2s^4` in :math:`(0, 1)`."""
+    (root,) = sympy.solveset(sympy.Eq((1 - s**2) ** 2, 2 * s**4), s, sympy.Interval.open(0, 1))
+    return root
+
+
+@cache
+def _integral(integrand: sympy.Expr) -> sympy.Expr:
+    """``integrand`` integrated over the real line in ``w`` by sympy, simplified (cached: it is slow)."""
+    return sympy.simplify(sympy.integrate(integrand, (w, -oo, oo)))
+
+
+def _gaussian_lemma(proof: Proof, kind: str) -> sympy.Expr:
+    r"""Record :math:`E e^{tw} = e^{t^2/2}` (``mgf``) or :math:`E\cos tw = e^{-t^2/2}` (``cf``); return it.
+
+    The MGF by completing the square (the shifted density integrates to 1); the
+    characteristic function by sympy's definite integral.
+    """
+    if kind == "mgf":
+        shifted = STANDARD_NORMAL.subs(w, w - t)
+        proof.equal(
+            "complete the square",
+            exp(t * w) * STANDARD_NORMAL,
+            exp(t**2 / 2) * shifted,
+            rule="tw - w²/2 = -(w-t)²/2 + t²/2",
+        )
+        mass = _integral(shifted)
+        proof.certify(
+            "Gaussian MGF: E exp(tw) = exp(t²/2) × (mass of the shifted density)",
+            Integral(shifted, (w, -oo, oo)),
+            "=",
+            Integer(1),
+            rule="integrate over the real line",
+            holds=mass == 1,
+            check=f"sympy.integrate(...) = {mass}",
+        )
+        return exp(t**2 / 2)
+    closed = exp(-(t**2) / 2)
+    computed = _integral(cos(t * w) * STANDARD_NORMAL)
+    proof.certify(
+        "Gaussian characteristic function",
+        Integral(cos(t * w) * STANDARD_NORMAL, (w, -oo, oo)),
+        "=",
+        closed,
+        rule="integrate over the real line",
+        holds=sympy.simplify(computed - closed) == 0,
+        check=f"sympy.integrate(...) = {sympy.sstr(computed)}",
+    )
+    return closed
+
+
+def _vectors(dimension: int) -> tuple[Matrix, Matrix]:
+    """Generic real vectors :math:`x, y \\in R^d`."""
+    xs = sympy.symbols(f"x_1:{dimension + 1}", real=True)
+    ys = sympy.symbols(f"y_1:{dimension + 1}", real=True)
+    return Matrix(xs), Matrix(ys)
+
+
+def _point_vectors(dimension: int, values: Values) -> tuple[Matrix, Matrix]:
+    """:math:`x = a e_1`, :math:`y = b(\\cos\\theta e_1 + \\sin\\theta e_2)` in :math:`R^d` (``dimension >= 2``)."""
+    x = sympy.zeros(dimension, 1)
+    y = sympy.zeros(dimension, 1)
+    x[0] = values[a]
+    y[0], y[1] = values[b] * cos(values[theta]), values[b] * sympy.sin(values[theta])
+    return x, y
+
+
+def _kernel_identity(proof: Proof, kind: str, dimension: int) -> None:
+    r"""F1 in :math:`d` dimensions: :math:`E[Z] = e^{x\cdot y}` for generic symbolic :math:`x, y \in R^d`."""
+    x, y = _vectors(dimension)
+    if kind == "trigonometric":
+        characteristic = _gaussian_lemma(proof, "cf")
+        p, q = sympy.symbols("p q", real=True)
+        proof.equal(
+            "product of trigonometric features",
+            cos(p) * cos(q) + sympy.sin(p) * sympy.sin(q),
+            cos(p - q),
+            rule="p = ω·x, q = ω·y",
+        )
+        v = x - y
+        proof.equal(
+            "independent coordinates",
+            sympy.Mul(*(characteristic.subs(t, vi) for vi in v)),
+            exp(-v.dot(v) / 2),
+            rule="E cos(ω·v) = Re prod_i E exp(i ω_i v_i), every factor real",
+        )
+        proof.equal(
+            "E[Z] = exp((|x|²+|y|²)/2) E cos(ω·(x-y))",
+            exp((x.dot(x) + y.dot(y)) / 2) * exp(-v.dot(v) / 2),
+            exp(x.dot(y)),
+            rule="|x-y|² = |x|² - 2x·y + |y|²",
+        )
+        return
+    mgf = _gaussian_lemma(proof, "mgf")
+    u = x + y
+    proof.equal(
+        "independent coordinates",
+        sympy.Mul(*(mgf.subs(t, ui) for ui in u)),
+        exp(u.dot(u) / 2),
+        rule="E prod_i exp(ω_i u_i) = prod_i E exp(ω_i u_i)",
+    )
+    proof.equal(
+        "1-d reduction: ω·u ~ N(0, |u|²)",
+        mgf.subs(t, sqrt(u.dot(u))),
+        exp(u.dot(u) / 2),
+        rule="rotation invariance of N(0, I_d)",
+    )
+    if kind == "hyperbolic":
+        proof.equal(
+            "E cosh(ω·u) = (E exp(ω·u) + E exp(-ω·u))/2",
+            (mgf.subs(t, sqrt(u.dot(u))) + mgf.subs(t, sqrt((-u).dot(-u)))) / 2,
+            exp(u.dot(u) / 2),
+            rule="-ω has the law of ω",
+        )
+    proof.equal(
+        "E[Z] = exp(-(|x|²+|y|²)/2) E exp(ω·(x+y))",
+        exp(-(x.dot(x) + y.dot(y)) / 2) * exp(u.dot(u) / 2),
+        exp(x.dot(y)),
+        rule="complete the square: |x+y|² = |x|² + 2x·y + |y|²",
+    )
+
+
+def _at_point(proof: Proof, dimension: int, values: Values) -> sympy.Expr:
+    """Record :math:`x\\cdot y = ab\\cos\\theta` at the parameter point; return :math:`\\mathrm{SM}` there."""
+    x, y = _point_vectors(dimension, values)
+    proof.equal("x·y at the parameter point", x.dot(y), values[c], rule="x = a e_1, y = b(cos θ e_1 + sin θ e_2)")
+    return KERNEL.subs(values)
+
+
+def unbiased(kind: str, dimension: int, values: Values) -> Derivation:
+    r"""F1: :math:`E[Z] = e^{x\cdot y}` for the positive, hyperbolic or trigonometric estimator.
+
+    Exact in :math:`d` dimensions with generic symbolic vectors; the 1-d
+    integral is evaluated by sympy, independence of the coordinates of
+    :math:`\omega` and :math:`-\omega \sim \omega` are the assumed facts about
+    :math:`N(0, I_d)`.  Result: :math:`\mathrm{SM}(x, y)` at the parameter point.
+    """
+    proof = Proof()
+    _kernel_identity(proof, kind, dimension)
+    value = _at_point(proof, dimension, values)
+    return proof.finish(
+        result=value, conclusion=rf"E[\widehat{{\mathrm{{SM}}}}_{{\mathrm{{{LABELS[kind]}}}}}(x,y)] = e^{{x\cdot y}}"
+    )
+
+
+def _variance_steps(proof: Proof, kind: str) -> sympy.Expr:
+    """Second moment of one frequency via the MGF (or CF) at doubled argument; returns :math:`\\mathrm{Var}\\,Z`."""
+    if kind == "trigonometric":
+        characteristic = _gaussian_lemma(proof, "cf")
+        proof.equal("double angle", cos(s) ** 2, (1 + cos(2 * s)) / 2, rule="cos² s = (1 + cos 2s)/2")
+        doubled = proof.equal(
+            "E cos(2ω·(x-y))", characteristic.subs(t, 2 * sqrt(MINUS)), exp(-2 * MINUS), rule="CF at 2|x-y|"
+        )
+        second = exp(a**2 + b**2) * (1 + doubled) / 2
+    else:
+        mgf = _gaussian_lemma(proof, "mgf")
+        doubled = proof.equal("E exp(2ω·(x+y))", mgf.subs(t, 2 * sqrt(PLUS)), exp(2 * PLUS), rule="MGF at 2|x+y|")
+        if kind == "positive":
+            second = exp(-(a**2) - b**2) * doubled
+        else:
+            proof.equal(
+                "double angle: cosh² s = (1 + cosh 2s)/2",
+                (cosh(s) ** 2).rewrite(exp),
+                ((1 + cosh(2 * s)) / 2).rewrite(exp),
+                rule="cosh s = (e^s + e^-s)/2",
+            )
+            second = exp(-(a**2) - b**2) * (1 + doubled) / 2
+    return second - KERNEL**2
+
+
+def mse(kind: str, values: Values, features: int) -> Derivation:
+    r"""F2: the MSE of the :math:`m`-frequency estimator equals the formula of CLAIMS.md.
+
+    :math:`\mathrm{MSE}_m = \mathrm{Var}(Z)/m` (iid frequencies, unbiased by F1) and
+    :math:`\mathrm{Var}(Z) = E Z^2 - \mathrm{SM}^2`, with :math:`E Z^2` from the MGF (CF)
+    at the doubled argument.  Result: the MSE at the parameter point with ``features`` frequencies.
+    """
+    proof = Proof()
+    variance = _variance_steps(proof, kind)
+    formula = proof.equal("mean of m iid frequencies", variance / m, claimed_mse(kind), rule="Var(mean) = Var(Z)/m")
+    if kind == "hyperbolic":
+        proof.equal(
+            "hyperbolic = ½(1 - exp(-|x+y|²)) · positive",
+            formula,
+            (1 - exp(-PLUS)) * claimed_mse("positive") / 2,
+            rule="CLAIMS F2",
+        )
+    return proof.finish(
+        result=formula.subs(values).subs(m, features),
+        conclusion=rf"\mathrm{{MSE}}_{{\mathrm{{{LABELS[kind]}}}}} = {sympy.latex(formula)}",
+    )
+
+
+def _ratio_limits(proof: Proof) -> sympy.Expr:
+    r"""Limits of :math:`r` (and its sign regions, :func:`_sign_regions`); returns :math:`s^*`.
+
+    * :math:`|x| = |y| = \rho`, :math:`\theta \to 0`: :math:`r \to 0`.
+    * :math:`|x| \ne |y|`: the :math:`\theta \to 0` limit is :math:`r(a, b, 0) > 0` (CLAIMS.md's
+      "→ 0 as the angle → 0" needs equal norms).
+    * :math:`\mathrm{SM} \to 0`: :math:`r \ge (1-\mathrm{SM}^2)^2/(2\mathrm{SM}^4) \to \infty`.
+    """
+    ratio = ratio_closed_form()
+    equal_norms = ratio.subs({a: rho, b: rho, c: rho**2 * cos(theta)})
+    value = limit(equal_norms, theta, 0)
+    proof.certify(
+        "equal norms: r -> 0 as the angle -> 0",
+        sympy.Limit(equal_norms, theta, 0),
+        "=",
+        Integer(0),
+        rule="|x - y| -> 0",
+        holds=value == 0,
+        check=f"sympy.limit(r, theta, 0) = {value}",
+    )
+    unequal = ratio.subs({a: 1, b: Rational(1, 2), c: Rational(1, 2)})
+    proof.certify(
+        "unequal norms: the angle -> 0 limit is positive (|x| = 1, |y| = 1/2)",
+        unequal,
+        ">",
+        Integer(0),
+        rule="|x - y| -> ||x| - |y|| > 0",
+        holds=bool(unequal.is_positive),
+        check=f"r(1, 1/2, 0) = {sympy.N(unequal, 6)}",
+    )
+    threshold = _sign_regions(proof)
+    bound = (1 - s**2) ** 2 / (2 * s**4)
+    at_zero = limit(bound, s, 0, "+")
+    proof.certify(
+        "r -> oo as SM -> 0",
+        sympy.Limit(bound, s, 0, "+"),
+        "=",
+        oo,
+        rule="r >= (1 - SM²)²/(2 SM^4)",
+        holds=at_zero == oo,
+        check=f"sympy.limit((1-s²)²/(2s^4), s, 0+) = {at_zero}",
+    )
+    return threshold
+
+
+def _sign_regions(proof: Proof) -> sympy.Expr:
+    r"""Where each feature kind wins; returns :math:`s^* = \sqrt{\sqrt2-1}`.
+
+    * :math:`\mathrm{SM} \le 1`: :math:`2\mathrm{SM}^4 r \ge (1-\mathrm{SM}^2)^2`, so :math:`r > 1` for
+      :math:`\mathrm{SM} < s^*`.  Written with :math:`\mathrm{SM}^2 = 1/(1+\beta)`,
+      :math:`e^{-(a^2+b^2)} = 1/(1+\alpha)` (so :math:`e^{-|x-y|^2} = \mathrm{SM}^2/(1+\alpha)`) and
+      :math:`e^{-|x+y|^2} = 1/(1+\eta)`; proved for all :math:`\alpha, \beta, \eta > 0` (boundaries by continuity).
+    * :math:`\mathrm{SM} \ge 1`: :math:`r \le 1/(2\mathrm{SM}^4) \le 1/2`, written with
+      :math:`e^{-|x-y|^2} = 1/(1+\alpha)`, :math:`e^{-4x\cdot y} = 1/(1+\beta)`.
+    """
+    sm_squared = 1 / (1 + beta)
+    proof.compare(
+        "SM <= 1: 1 - exp(-|x-y|²) >= 1 - SM² >= 0",
+        1 - sm_squared / (1 + alpha),
+        ">=",
+        1 - sm_squared,
+        rule="|x-y|² = |x|² + |y|² - 2x·y >= -2x·y",
+    )
+    proof.compare(
+        "0 < 1 - exp(-|x+y|²) <= 1",
+        1 - 1 / (1 + eta),
+        "<=",
+        Integer(1),
+        rule="so 2 SM^4 r = (1 - exp(-|x-y|²))²/(1 - exp(-|x+y|²)) >= (1 - SM²)²",
+    )
+    bound = (1 - s**2) ** 2 / (2 * s**4)
+    threshold = sign_threshold()
+    region = sympy.solveset(bound > 1, s, sympy.Interval.open(0, 1))
+    proof.certify(
+        "positive features win where SM < s*",
+        r"\{s \in (0, 1) : (1 - s^2)^2 > 2 s^4\}",
+        "=",
+        sympy.Interval.open(0, threshold),
+        rule="solve the quartic inequality",
+        holds=region == sympy.Interval.open(0, threshold),
+        check=f"sympy.solveset(...) = {region}",
+    )
+    proof.compare(
+        "SM >= 1: 2 SM^4 r <= 1",
+        (1 - 1 / (1 + alpha)) ** 2 / (1 - 1 / ((1 + alpha) * (1 + beta))),
+        "<=",
+        Integer(1),
+        rule="|x+y|² = |x-y|² + 4x·y >= |x-y|², and p² <= p for p in [0,1]",
+    )
+    return threshold
+
+
+def mse_ratio(values: Values) -> Derivation:
+    r"""F2: :math:`r = \mathrm{MSE_{trig}}/\mathrm{MSE_{pos}}` in closed form, with its limits and sign regions.
+
+    Needs :math:`x + y \ne 0` (else :math:`\mathrm{MSE_{pos}} = 0`: positive features are exact).
+    Result: :math:`r` at the parameter point.
+    """
+    proof = Proof()
+    ratio = proof.equal(
+        "ratio of the F2 formulas",
+        claimed_mse("trigonometric") / claimed_mse("positive"),
+        ratio_closed_form(),
+        rule="exp(|x+y|²) and m cancel",
+    )
+    single = claimed_mse("positive").subs(values).subs(m, 1)
+    proof.certify(
+        "positive features are not exact at this point",
+        r"\mathrm{MSE_{pos}}",
+        ">",
+        Integer(0),
+        rule="x + y != 0",
+        holds=bool(single.is_positive),
+        check=f"m MSE_pos = {sympy.N(single, 12)}",
+    )
+    _ratio_limits(proof)
+    return proof.finish(
+        result=ratio.subs(values), conclusion=r"\frac{\mathrm{MSE_{trig}}}{\mathrm{MSE_{pos}}} = " + sympy.latex(ratio)
+    )
+
+
+def grid(max_norm: float, norm_steps: int, angle_steps: int) -> list[dict[Symbol, sympy.Expr]]:
+    r"""Grid points :math:`a \le b \in \{\,i\,a_{\max}/n\,\}`, :math:`\theta = j\pi/n_\theta`.
+
+    Same points in the same order as ``numerics.favor.grid``."""
+    top = Rational(str(max_norm))
+    norms = [top * i / norm_steps for i in range(1, norm_steps + 1)]
+    return [
+        {a: na, b: nb, c: na * nb * cos(pi * j / angle_steps), theta: pi * j / angle_steps}
+        for i, na in enumerate(norms)
+        for nb in norms[i:]
+        for j in range(angle_steps + 1)
+    ]
+
+
+def positive_wins(max_norm: float, norm_steps: int, angle_steps: int) -> Derivation:
+    r"""F2: where attention is small positive features win; where it is large they lose.
+
+    Proved: :math:`\mathrm{SM} < s^* = \sqrt{\sqrt2-1} \Rightarrow \mathrm{MSE_{trig}} > \mathrm{MSE_{pos}}`;
+    :math:`\mathrm{SM} \ge 1 \Rightarrow \mathrm{MSE_{trig}} \le \mathrm{MSE_{pos}}/2`.  Then, on the grid,
+    the sign of :math:`\mathrm{MSE_{trig}} - \mathrm{MSE_{pos}}` is evaluated at 30 significant digits (mpmath)
+    and the theorem checked point by point.  Result: ``Tuple(number of points where positive wins, s*,
+    matrix of (MSE_trig, MSE_pos) with one frequency per grid point, to 30 digits)``.
+    """
+    proof = Proof()
+    threshold = _sign_regions(proof)
+    points = grid(max_norm, norm_steps, angle_steps)
+    trig, positive = (
+        sympy.lambdify((a, b, c), claimed_mse(kind).subs(m, 1), "mpmath") for kind in ("trigonometric", "positive")
+    )
+    ratio = sympy.lambdify((a, b, c), ratio_closed_form(), "mpmath")
+    rows = []
+    violations = 0
+    with mpmath.workdps(DIGITS):
+        cutoff = mpmath.mpf(sympy.N(threshold, DIGITS + 5))
+        for point in points:
+            args = [mpmath.mpf(sympy.N(point[v], DIGITS + 5)) for v in (a, b, c)]
+            rows.append((trig(*args), positive(*args)))
+            wins_here = rows[-1][0] > rows[-1][1]
+            small, large = mpmath.exp(args[2]) < cutoff, args[2] >= 0
+            violations += (small and not wins_here) or (large and ratio(*args) > 0.5)
+    wins = sum(trig_value > positive_value for trig_value, positive_value in rows)
+    proof.certify(
+        "the sign regions hold on every grid point",
+        r"\#\text{violations}",
+        "=",
+        Integer(0),
+        rule=f"evaluation at {DIGITS} significant digits (mpmath)",
+        holds=violations == 0,
+        check=f"{len(points)} grid points, {wins} where MSE_trig > MSE_pos, {violations} violations",
+    )
+    values = sympy.ImmutableMatrix([[sympy.Float(v, DIGITS) for v in row] for row in rows])
+    return proof.finish(
+        result=sympy.Tuple(Integer(wins), threshold, values),
+        conclusion=r"\mathrm{SM} < \sqrt{\sqrt2-1} \Rightarrow \mathrm{MSE_{pos}} < \mathrm{MSE_{trig}};\ "
+        r"\mathrm{SM} \ge 1 \Rightarrow \mathrm{MSE_{trig}} \le \tfrac12 \mathrm{MSE_{pos}}",
+    )
+
+
+def orthogonal_unbiased(dimension: int, values: Values) -> Derivation:
+    r"""F3: orthogonal positive features stay unbiased when each :math:`\omega_i` is :math:`N(0, I_d)`.
+
+    :math:`\omega_i = R_i q_i` with :math:`q_i` a column of a Haar orthogonal matrix (uniform on
+    :math:`S^{d-1}`) and :math:`R_i \sim \chi_d` independent.  Checked: the Gaussian density in polar
+    coordinates is the :math:`\chi_d` density times the uniform law on the sphere (so
+    :math:`\omega_i \sim N(0, I_d)`), and the :math:`\chi_d` density integrates to one at this
+    :math:`d`.  Assumed: the columns of Haar :math:`Q` are uniform on the sphere (true for Haar
+    :math:`Q`; numpy's QR is Haar only after the sign fix :math:`Q \operatorname{diag}(\operatorname{sign} R_{ii})`,
+    which ``numerics`` checks).  Unbiasedness of the mean of :math:`m` features is then linearity
+    plus F1.  Result: :math:`\mathrm{SM}` at the parameter point.
+    """
+    proof = Proof()
+    r = Symbol("r", positive=True)
+    chi = 2 ** (1 - d / 2) * r ** (d - 1) * exp(-(r**2) / 2) / gamma(d / 2)
+    sphere = 2 * pi ** (d / 2) / gamma(d / 2)
+    proof.equal(
+        "Gaussian density in polar coordinates = chi_d density x uniform direction",
+        (2 * pi) ** (-d / 2) * exp(-(r**2) / 2) * r ** (d - 1) * sphere,
+        chi,
+        rule="|S^{d-1}| = 2pi^{d/2}/Gamma(d/2)",
+    )
+    total = sympy.integrate(chi.subs(d, dimension), (r, 0, oo))
+    proof.certify(
+        f"the chi_{dimension} density integrates to 1",
+        Integral(chi.subs(d, dimension), (r, 0, oo)),
+        "=",
+        Integer(1),
+        rule="integrate",
+        holds=sympy.simplify(total - 1) == 0,
+        check=f"sympy.integrate(...) = {total}",
+    )
+    _kernel_identity(proof, "positive", dimension)
+    value = _at_point(proof, dimension, values)
+    return proof.finish(result=value, conclusion=r"E[\widehat{\mathrm{SM}}^{\mathrm{ort}+}_m(x,y)] = e^{x\cdot y}")
+
+
+def ordered_orthogonal_pairs(features: int, dimension: int) -> int:
+    """Ordered pairs of distinct frequencies in the same orthogonal block (blocks of size ``dimension``)."""
+    full, rest = divmod(features, dimension)
+    return full * dimension * (dimension - 1) + rest * (rest - 1)
+
+
+@cache
+def _chi_square_moment(dof: sympy.Expr) -> sympy.Expr:
+    r""":math:`E X^k`, :math:`X \sim \chi^2_{\mathrm{dof}}`, by integrating the density (symbolic :math:`k`; cached)."""
+    x = Symbol("x", positive=True)
+    density = x ** (dof / 2 - 1) * exp(-x / 2)
+    return gammasimp(sympy.integrate(x**k * density, (x, 0, oo)) / sympy.integrate(density, (x, 0, oo)))
+
+
+def _moment_steps(proof: Proof) -> sympy.Expr:
+    r"""Taylor coefficients of :math:`E e^{s\cdot u}`, :math:`s = \omega_1 + \omega_2`: orthogonal over iid.
+
+    :math:`s` has a uniform direction independent of :math:`|s|` in both cases; :math:`|s|^2 \sim \chi^2_{2d}`
+    (orthogonal) or :math:`2\chi^2_d` (iid).  So the :math:`k`-th coefficients differ only by the radial
+    moments, and their ratio is :math:`P_k = (d)_k / (2^k (d/2)_k) = \prod_{i<k} (d+i)/(d+2i)`.
+    Returns :math:`P_k`.
+    """
+    half = Symbol("h", positive=True)
+
+    orthogonal = _chi_square_moment(2 * d)
+    iid = 2**k * _chi_square_moment(d)
+    proof.certify(
+        "radial moments, orthogonal pair: |s|² ~ chi²_{2d}",
+        r"E\,|s|^{2k}",
+        "=",
+        2**k * gamma(d + k) / gamma(d),
+        rule="integrate the chi-square density",
+        holds=sympy.simplify(orthogonal - 2**k * gamma(d + k) / gamma(d)) == 0,
+        check=f"sympy: {sympy.sstr(orthogonal)}",
+    )
+    proof.certify(
+        "radial moments, iid pair: |s|² ~ 2 chi²_d",
+        r"E\,|s|^{2k}_{\mathrm{iid}}",
+        "=",
+        4**k * gamma(d / 2 + k) / gamma(d / 2),
+        rule="integrate the chi-square density",
+        holds=sympy.simplify(iid - 4**k * gamma(d / 2 + k) / gamma(d / 2)) == 0,
+        check=f"sympy: {sympy.sstr(iid)}",
+    )
+    ratio = proof.equal(
+        "ratio of the k-th Taylor coefficients, orthogonal / iid",
+        (2**k * gamma(d + k) / gamma(d)) / (4**k * gamma(d / 2 + k) / gamma(d / 2)),
+        rf(d, k) / (2**k * rf(d / 2, k)),
+        rule="Gamma(d+k)/Gamma(d) = (d)_k",
+    )
+    proof.compare(
+        "each factor (d+i)/(d+2i) of P_k is below 1",
+        (d + half) / (d + 2 * half),
+        "<",
+        Integer(1),
+        rule="i >= 1, so P_k decreases in k",
+    )
+    return ratio
+
+
+def _kummer_closed_form(proof: Proof, dimension: int, z: Symbol) -> sympy.Expr:
+    r"""Closed form :math:`F` of :math:`{}_1F_1(d; d/2; z)` (sympy ``hyperexpand``), certified independently:
+    :math:`F` solves Kummer's equation :math:`zF'' + (d/2 - z)F' - dF = 0` with :math:`F(0) = 1`,
+    :math:`F'(0) = 2`, which determines the solution analytic at 0."""
+    closed = hyperexpand(hyper([dimension], [Rational(dimension, 2)], z))
+    kummer = z * closed.diff(z, 2) + (Rational(dimension, 2) - z) * closed.diff(z) - dimension * closed
+    solved = is_zero(kummer)
+    start = (limit(closed, z, 0, "+"), limit(closed.diff(z), z, 0, "+"))
+    proof.certify(
+        f"closed form of 1F1({dimension}; {Rational(dimension, 2)}; z)",
+        hyper([dimension], [Rational(dimension, 2)], z),
+        "=",
+        closed,
+        rule="hyperexpand; checked by Kummer's equation and initial values",
+        holds=solved is not None and start == (1, 2),
+        check=f"{solved}(z F'' + (d/2 - z) F' - d F) = 0; F(0), F'(0) = {start}",
+    )
+    return closed
+
+
+def _coefficient_comparison(proof: Proof) -> None:
+    r"""Termwise: :math:`1 - P_k \ge \frac{2}{d+2}(1 - 2^{1-k})` for :math:`k \ge 2`, :math:`d \ge 2`.
+
+    :math:`k = 2` is an equality; for :math:`k \ge 3`, :math:`1 - P_k \ge 1 - P_3 = 3/(d+4) \ge 2/(d+2)`
+    (write :math:`d = 2 + \varepsilon`) while the right side is below :math:`2/(d+2)`.
+    """
+    p2 = rf(d, 2) / (4 * rf(d / 2, 2))
+    proof.equal("k = 2: equality", 1 - p2, 2 / (d + 2) * (1 - Rational(1, 2)), rule="1 - (d+1)/(d+2)")
+    p3 = proof.equal("P_3", rf(d, 3) / (8 * rf(d / 2, 3)), (d + 1) / (d + 4), rule="cancel")
+    proof.compare(
+        "k >= 3: 1 - P_k >= 1 - P_3 >= 2/(d+2) for d = 2 + ε >= 2",
+        (1 - p3).subs(d, 2 + gap),
+        ">=",
+        (2 / (d + 2)).subs(d, 2 + gap),
+        rule="3/(d+4) - 2/(d+2) = (d-2)/((d+2)(d+4))",
+    )
+    proof.compare(
+        "the bound's coefficient is below 2/(d+2)",
+        2 / (d + 2) * (1 - 2 ** (1 - (k + 1))),
+        "<",
+        2 / (d + 2),
+        rule="2^{1-k} > 0",
+    )
+    proof.equal(
+        "Σ_{k>=2} t^k (1 - 2^{1-k})/k! = (e^t - 1 - t) - 2(e^{t/2} - 1 - t/2) = (e^{t/2} - 1)²",
+        (exp(t) - 1 - t) - 2 * (exp(t / 2) - 1 - t / 2),
+        (exp(t / 2) - 1) ** 2,
+        rule="exponential series without its first two terms",
+    )
+
+
+def orthogonal_mse(dimension: int, features: int, values: Values) -> Derivation:
+    r"""F3: :math:`\mathrm{MSE_{ort}} \le \mathrm{MSE_{pos}} - \frac{2(m-1)}{m(d+2)}(\mathrm{SM} - e^{-(|x|^2+|y|^2)/2})^2`.
+
+    Exact: with :math:`P` ordered pairs of frequencies in the same orthogonal block,
+    :math:`\mathrm{MSE_{ort}} = \mathrm{MSE_{pos}} + \frac{P}{m^2}\mathrm{Cov}(Z_1, Z_2)`,
+    :math:`\mathrm{Cov} = e^{-(a^2+b^2)}\left({}_1F_1(d; d/2; |x+y|^2/2) - e^{|x+y|^2}\right)`, and
+    termwise :math:`\mathrm{Cov} \le -\frac{2}{d+2} e^{-(a^2+b^2)} (e^{|x+y|^2/2}-1)^2`.  For
+    :math:`m \le d`, :math:`P = m(m-1)` gives the bound; stacked blocks (:math:`m > d`) have fewer
+    orthogonal pairs and the final certified step fails.
+
+    Assumed (standard, not re-derived): the marginal law of each :math:`\omega_i` is
+    :math:`N(0, I_d)` (see :func:`orthogonal_unbiased`); :math:`s = \omega_1 + \omega_2` has a uniform
+    direction independent of :math:`|s|`, with :math:`|s|^2 = R_1^2 + R_2^2`; Taylor series and
+    expectation may be exchanged (all moments finite).  Result: ``Tuple(MSE_ort, bound, MSE_pos)``.
+    """
+    proof = Proof()
+    variance, covariance = sympy.symbols("V C", real=True)
+    pairs = ordered_orthogonal_pairs(features, dimension)
+    proof.equal(
+        "MSE of a mean of m features with P orthogonal ordered pairs",
+        (m * variance + pairs * covariance) / m**2,
+        variance / m + Rational(pairs) / m**2 * covariance,
+        rule=f"P = {pairs} (blocks of {dimension}); other pairs independent",
+    )
+    mgf = _gaussian_lemma(proof, "mgf")
+    z = Symbol("z", nonnegative=True)
+    proof.equal(
+        "E exp(s·u), iid pair: s ~ N(0, 2I), Taylor coefficients (2z)^k/k!",
+        mgf.subs(t, sqrt(2) * sqrt(2 * z)),
+        exp(2 * z),
+        rule="MGF at sqrt(2)|u|, z = |u|²/2",
+    )
+    ratio = _moment_steps(proof)
+    proof.equal(
+        "the k-th term of the orthogonal series is the k-th term of 1F1(d; d/2; z)",
+        ratio * (2 * z) ** k / sympy.factorial(k),
+        rf(d, k) / rf(d / 2, k) * z**k / sympy.factorial(k),
+        rule="definition of 1F1",
+    )
+    series = _kummer_closed_form(proof, dimension, z)
+    _coefficient_comparison(proof)
+    orthogonal_mgf = series.subs(z, PLUS / 2)
+    cov = exp(-(a**2) - b**2) * orthogonal_mgf - KERNEL**2
+    exact = (claimed_mse("positive") + Rational(pairs) / m**2 * cov).subs(m, features)
+    bound = (claimed_mse("positive") - 2 * (m - 1) / (m * (d + 2)) * (KERNEL - exp(-(a**2 + b**2) / 2)) ** 2).subs(
+        {m: features, d: dimension}
+    )
+    proof.equal(
+        "(SM - exp(-(|x|²+|y|²)/2))² = exp(-(|x|²+|y|²)) (exp(|x+y|²/2) - 1)²",
+        (KERNEL - exp(-(a**2 + b**2) / 2)) ** 2,
+        exp(-(a**2) - b**2) * (exp(PLUS / 2) - 1) ** 2,
+        rule="SM = exp(c)",
+    )
+    exact_value, bound_value = exact.subs(values), bound.subs(values)
+    gap_value = sympy.N(bound_value - exact_value, DIGITS)
+    proof.certify(
+        "the bound at the parameter point",
+        r"\mathrm{MSE_{ort}}",
+        "<=",
+        r"\text{bound}",
+        rule="termwise comparison, P = m(m-1)",
+        holds=bool(gap_value >= 0),
+        check=f"MSE_ort = {sympy.N(exact_value, 12)}, bound = {sympy.N(bound_value, 12)}, gap = {sympy.N(gap_value, 6)}",
+    )
+    return proof.finish(
+        result=sympy.Tuple(exact_value, bound_value, claimed_mse("positive").subs(values).subs(m, features)),
+        conclusion=r"\mathrm{MSE_{ort}} \le \mathrm{MSE_{pos}} - \frac{2(m-1)}{m(d+2)}"
+        r"\left(\mathrm{SM} - e^{-\frac{|x|^2+|y|^2}{2}}\right)^2",
+    )
+
+
+def _symbolic_matrix(name: str, rows: int, cols: int) -> Matrix:
+    return Matrix(rows, cols, lambda i, j: Symbol(f"{name}_{i + 1}{j + 1}", positive=name != "v"))
+
+
+def _lower(matrix: Matrix) -> Matrix:
+    """Causal mask: keep entries with column <= row."""
+    return Matrix(matrix.rows, matrix.cols, lambda i, j: matrix[i, j] if j <= i else 0)
+
+
+def _prefix_form(queries: Matrix, keys: Matrix, values_matrix: Matrix) -> Matrix:
+    r"""Row :math:`i` is :math:`q_i'^{\top} S_i`, :math:`S_i = S_{i-1} + k_i' v_i^{\top}` (prefix sums)."""
+    state = sympy.zeros(keys.cols, values_matrix.cols)
+    rows = []
+    for i in range(queries.rows):
+        state = state + keys[i, :].T * values_matrix[i, :]
+        rows.append(queries[i, :] * state)
+    return Matrix.vstack(*rows)
+
+
+def _multiplications(entries: Matrix) -> int:
+    """Multiplications sympy counts in the entries of one stage (fresh symbols for earlier stages)."""
+    return int(sympy.count_ops(list(entries), visual=True).coeff(Symbol("MUL")))
+
+
+def _stage_cost(proof: Proof, label: str, left: Matrix, right: Matrix, formula: int) -> None:
+    counted = _multiplications(left * right)
+    proof.certify(
+        f"multiplications in {label}",
+        rf"\#\mathrm{{mul}}\left({label}\right)",
+        "=",
+        Integer(formula),
+        rule="count_ops of the stage",
+        holds=counted == formula,
+        check=f"sympy.count_ops(...) = {counted} MUL",
+    )
+
+
+def attention_identity(length: int, features: int, value_dim: int) -> Derivation:
+    r"""F4: :math:`D^{-1}(Q'(K'^{\top}V)) = D^{-1}((Q'K'^{\top})V)`, and the causal prefix-sum form.
+
+    Exact for symbolic :math:`Q', K' \in R^{L\times m}_{>0}`, :math:`V \in R^{L\times d_v}` of the given
+    sizes.  Costs are counted (multiplications) stage by stage: :math:`2Lmd_v` for the linear order,
+    :math:`L^2(m + d_v)` for the quadratic one.  Result: the residual of the identities, 0.
+    """
+    proof = Proof()
+    queries = _symbolic_matrix("q", length, features)
+    keys = _symbolic_matrix("k", length, features)
+    values_matrix = _symbolic_matrix("v", length, value_dim)
+    ones = sympy.ones(length, 1)
+    linear = queries * (keys.T * values_matrix)
+    proof.equal("associativity", linear, (queries * keys.T) * values_matrix, rule="(Q'K'^T)V = Q'(K'^T V)")
+    normaliser = proof.equal("normaliser D", queries * (keys.T * ones), (queries * keys.T) * ones, rule="V = 1")
+    weights = queries * keys.T
+    row_normalised = Matrix(
+        length, value_dim, lambda i, j: sum(weights[i, l] / normaliser[i] * values_matrix[l, j] for l in range(length))
+    )
+    proof.equal(
+        "D^{-1} Q'(K'^T V) is attention with weights W/rowsum(W), W = Q'K'^T",
+        Matrix(length, value_dim, lambda i, j: linear[i, j] / normaliser[i]),
+        row_normalised,
+        rule="divide row i by D_ii",
+    )
+    proof.equal(
+        "causal: prefix sums S_i = S_{i-1} + k'_i v_i^T give the masked product",
+        _prefix_form(queries, keys, values_matrix),
+        _lower(weights) * values_matrix,
+        rule="q'_i^T S_i = Σ_{j<=i} (q'_i·k'_j) v_j",
+    )
+    proof.equal(
+        "causal normaliser: z_i = z_{i-1} + k'_i",
+        _prefix_form(queries, keys, ones),
+        _lower(weights) * ones,
+        rule="V = 1",
+    )
+    inner = _symbolic_matrix("g", features, value_dim)
+    scores = _symbolic_matrix("a", length, length)
+    _stage_cost(proof, "K'^T V", keys.T, values_matrix, length * features * value_dim)
+    _stage_cost(proof, "Q'(K'^T V)", queries, inner, length * features * value_dim)
+    _stage_cost(proof, "Q'K'^T", queries, keys.T, length**2 * features)
+    _stage_cost(proof, "(Q'K'^T)V", scores, values_matrix, length**2 * value_dim)
+    return proof.finish(
+        result=Integer(0),
+        conclusion=r"D^{-1}(Q'(K'^{\top}V)) = D^{-1}((Q'K'^{\top})V):\ 2Lmd_v \text{ vs } L^2(m+d_v) \text{ multiplications}",
+    )
+
+
+def _row_normalised(weights: Matrix, values_matrix: Matrix) -> Matrix:
+    r""":math:`\operatorname{diag}(W1)^{-1} W V`, row by row."""
+    numerator, sums = weights * values_matrix, weights * sympy.ones(weights.cols, 1)
+    return Matrix(numerator.rows, numerator.cols, lambda i, j: numerator[i, j] / sums[i])
+
+
+def attention_target(queries: Matrix, keys: Matrix, values_matrix: Matrix, normalise: bool) -> Derivation:
+    r"""F4: the exact expectation of the FAVOR+ numerator, bidirectional and causal.
+
+    :math:`E[Q'(K'^{\top}V)] = E[Q'K'^{\top}]V = \exp(QK^{\top})V` (linearity, and F1 entrywise);
+    causal: :math:`\mathrm{tril}(\exp(QK^{\top}))V`.  With ``normalise`` the result is instead the
+    exact softmax attention :math:`\operatorname{diag}(\exp(QK^\top)1)^{-1}\exp(QK^\top)V` — the
+    target the *normalised* estimator would need to be unbiased for (it is not: a ratio of
+    unbiased estimators is biased).  Result: the :math:`2L \times d_v` matrix, bidirectional rows
+    first, then causal.
+    """
+    proof = Proof()
+    _kernel_identity(proof, "positive", queries.cols)
+    length, value_dim = values_matrix.shape
+    features = _symbolic_matrix("phi", length, 2)
+    keys_features = _symbolic_matrix("psi", length, 2)
+    proof.equal(
+        "the numerator is linear in the weights W = Q'K'^T, so E commutes with it",
+        features * (keys_features.T * values_matrix),
+        (features * keys_features.T) * values_matrix,
+        rule="associativity, m = 2 shown",
+    )
+    proof.equal(
+        "causal numerator is linear in tril(W)",
+        _prefix_form(features, keys_features, values_matrix),
+        _lower(features * keys_features.T) * values_matrix,
+        rule="prefix sums",
+    )
+    kernel = (queries * keys.T).applyfunc(exp)
+    causal = _lower(kernel)
+    if normalise:
+        bidirectional, causal_rows = (_row_normalised(weights, values_matrix) for weights in (kernel, causal))
+        conclusion = r"\text{target } \operatorname{softmax}(QK^\top)V \text{ (the normalised estimator is biased)}"
+    else:
+        bidirectional, causal_rows = kernel * values_matrix, causal * values_matrix
+        conclusion = r"E[Q'(K'^\top V)] = e^{QK^\top}V,\quad E[\text{causal}] = \operatorname{tril}(e^{QK^\top})V"
+    return proof.finish(result=sympy.ImmutableMatrix(Matrix.vstack(bidirectional, causal_rows)), conclusion=conclusion)
+
+
+FACTORS = {"positive": exp(s), "hyperbolic": cosh(s), "trigonometric": cos(s)}
+APPROACHED_AT = {"positive": -oo, "hyperbolic": Integer(0), "trigonometric": pi}
+
+
+def weight_infimum(kind: str) -> Derivation:
+    r"""F1/F4: the sign of the attention weights :math:`\varphi(q)\cdot\varphi(k)`.
+
+    A weight is a positive scale times the mean over frequencies of :math:`g(s_r)` with
+    :math:`g = \exp` (positive; :math:`s_r = \omega_r\cdot(q+k)`), :math:`\cosh` (hyperbolic) or
+    :math:`\cos` (trigonometric, :math:`s_r = \omega_r\cdot(q-k)`).  Result: :math:`\inf_s g(s)` —
+    0 or 1 for the positive kinds (weights > 0, rows of :math:`D^{-1}W` are probability vectors),
+    −1 for trigonometric features (attained at :math:`s = \pi`: negative weights).
+    """
+    proof = Proof()
+    factor = FACTORS[kind]
+    sign = 1 if kind == "trigonometric" else -1
+    proof.compare(
+        "the scale exp(±(|q|²+|k|²)/2)/m is positive",
+        exp(sign * (a**2 + b**2) / 2) / m,
+        ">",
+        Integer(0),
+        rule="exp > 0",
+    )
+    infimum = sympy.calculus.util.minimum(factor, s, sympy.S.Reals)
+    where = APPROACHED_AT[kind]
+    approached = limit(factor, s, where)
+    proof.certify(
+        "infimum of the random factor over the real line",
+        rf"\inf_{{s \in \mathbb{{R}}}} {sympy.latex(factor)}",
+        "=",
+        infimum,
+        rule=f"sympy.calculus.util.minimum, approached as s -> {where}",
+        holds=approached == infimum,
+        check=f"minimum({factor}, s, Reals) = {infimum}; limit at s -> {where} = {approached}",
+    )
+    if kind == "trigonometric":
+        proof.compare(
+            "a negative weight: ω_r·(q-k) = pi for every r",
+            exp((a**2 + b**2) / 2) * infimum,
+            "<",
+            Integer(0),
+            rule="cos pi = -1",
+        )
+        conclusion = r"\varphi_{\mathrm{trig}}(q)\cdot\varphi_{\mathrm{trig}}(k) < 0 \text{ is possible}"
+    else:
+        proof.compare("the random factor is positive", factor, ">", Integer(0), rule=f"{factor} > 0 on the reals")
+        conclusion = r"\varphi(q)\cdot\varphi(k) > 0:\ D^{-1}Q'K'^{\top} \text{ is row-stochastic}"
+    return proof.finish(result=infimum, conclusion=conclusion)
