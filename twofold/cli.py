@@ -115,12 +115,12 @@ def explain(claim_id: str, params: tuple[str, ...], dropped: tuple[str, ...], pr
 
 
 @cli.command()
-@click.argument("tokens", nargs=-1, required=True)
+@click.argument("tokens", nargs=-1)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="out.pdf or out.tex")
 @PROFILE
 @SEED
 def sheet(tokens: tuple[str, ...], output: Path, profile: str, seed: int) -> None:
-    """Write a LaTeX proof sheet (compiled to PDF with latexmk when the name ends in .pdf)."""
+    """Write a LaTeX proof sheet of claims (ids or families; default: all), compiled to PDF with latexmk when the name ends in .pdf."""
     from twofold.sheet import validate_output, write_sheet
 
     validate_output(output)

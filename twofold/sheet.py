@@ -53,6 +53,9 @@ _UNICODE = {
     "θ": r"\ensuremath{\theta}", "λ": r"\ensuremath{\lambda}", "μ": r"\ensuremath{\mu}",
     "ρ": r"\ensuremath{\rho}", "σ": r"\ensuremath{\sigma}", "φ": r"\ensuremath{\varphi}",
     "ω": r"\ensuremath{\omega}", "½": r"\ensuremath{\tfrac12}", "²": r"\ensuremath{^2}",
+    "π": r"\ensuremath{\pi}", "Π": r"\ensuremath{\Pi}", "Γ": r"\ensuremath{\Gamma}", "Δ": r"\ensuremath{\Delta}",
+    "χ": r"\ensuremath{\chi}", "κ": r"\ensuremath{\kappa}", "τ": r"\ensuremath{\tau}", "ξ": r"\ensuremath{\xi}",
+    "³": r"\ensuremath{^3}", "¹": r"\ensuremath{^1}", "⁰": r"\ensuremath{^0}", "ⁿ": r"\ensuremath{^n}", "⁻": r"\ensuremath{^-}",
     "‖": r"\ensuremath{\|}", "∑": r"\ensuremath{\sum}", "∫": r"\ensuremath{\int}", "≈": r"\ensuremath{\approx}",
 }
 

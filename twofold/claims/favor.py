@@ -370,7 +370,7 @@ FAMILY = Family(
             title="The FAVOR+ numerator is unbiased, bidirectional and causal (F4)",
             source=SOURCE + ", Section 2.2 and Lemma 1",
             statement=(
-                r"E\big[Q'(K'^{\top}V)\big] = e^{QK^{\top}}V,\quad"
+                r"E\big[Q'(K'^{\top}V)\big] = e^{QK^{\top}}V,\quad "
                 r"E\big[\text{causal}\big] = \mathrm{tril}\big(e^{QK^{\top}}\big)V"
             ),
             parameters=_attention_parameters(0.5, 0.6, 10_000)
