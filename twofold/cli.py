@@ -22,6 +22,7 @@ from twofold.model import PROFILES, Claim, Verdict
 EXIT_FAILED = 1
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
+WIDE = 140  # columns from which the verdict table is readable; narrower consoles get one block per claim
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -72,7 +73,7 @@ def list_claims(tokens: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON record per claim instead of a table")
 def verify(tokens: tuple[str, ...], profile: str, seed: int, as_json: bool) -> None:
     """Cross-check claims (ids or family names; default: all). Exit 1 if any fails."""
-    from twofold.report import verdict_table
+    from twofold.report import verdict_lines, verdict_table
 
     claims = registry.select(tokens)
     console = Console(stderr=as_json)
@@ -80,7 +81,7 @@ def verify(tokens: tuple[str, ...], profile: str, seed: int, as_json: bool) -> N
     if as_json:
         click.echo(json.dumps([v.to_dict() for v in verdicts], indent=2))
     else:
-        console.print(verdict_table(verdicts))
+        console.print(verdict_table(verdicts) if console.width >= WIDE else verdict_lines(verdicts))
         failed = sum(not v.passed for v in verdicts)
         console.print(f"{len(verdicts) - failed} passed, {failed} failed ({profile} profile, seed {seed})")
     if any(not v.passed for v in verdicts):

@@ -26,40 +26,55 @@ def claims_table(claims: Iterable[Claim]) -> Table:
 
 
 def verdict_table(verdicts: Iterable[Verdict]) -> Table:
+    """One row per verdict: the decision and its numbers first, how it was decided last."""
     table = Table(title="twofold verify", show_lines=False)
     table.add_column("claim", no_wrap=True)
-    for column, justify in (
-        ("result", "center"),
-        ("how decided", "left"),
-        ("statistic / threshold", "right"),
-        ("exact", "right"),
-        ("estimate", "right"),
-        ("n", "right"),
-        ("seed", "right"),
-        ("s", "right"),
-    ):
-        table.add_column(column, justify=justify, overflow="fold")
+    table.add_column("result", justify="center", no_wrap=True)
+    for column in ("statistic / threshold", "exact", "estimate", "n / seed", "s"):
+        table.add_column(column, justify="right", overflow="fold")
+    table.add_column("how decided", overflow="fold")
     for v in verdicts:
         result = Text("PASS", style="bold green") if v.passed else Text("FAIL", style="bold red")
         c, e = v.comparison, v.estimate
         table.add_row(
             Text(v.claim_id),
             result,
-            Text(c.method if c else (v.failure or "")),
             f"{c.statistic:.3g} / {c.threshold:.3g}" if c else "-",
-            f"{c.exact:.10g}" if c else "-",
+            f"{c.exact:.8g}" if c else "-",
             Text(_estimate_cell(e)),
-            str(e.n) if e else "-",
-            "-" if e is None or e.seed is None else str(e.seed),
+            "-" if e is None else f"{e.n} / {'-' if e.seed is None else e.seed}",
             f"{v.seconds:.2f}",
+            Text(c.method if c else (v.failure or "")),
         )
     return table
 
 
+def verdict_lines(verdicts: Iterable[Verdict]) -> Text:
+    """The same content as :func:`verdict_table` for narrow consoles: one block per verdict."""
+    text = Text()
+    for v in verdicts:
+        c, e = v.comparison, v.estimate
+        text.append("PASS" if v.passed else "FAIL", style="bold green" if v.passed else "bold red")
+        text.append(f" {v.claim_id}  ({v.seconds:.2f} s)\n", style="bold")
+        if c is not None:
+            text.append(f"    statistic {c.statistic:.3g} vs threshold {c.threshold:.3g}; exact {c.exact:.8g}\n")
+        if e is not None:
+            seed = "-" if e.seed is None else e.seed
+            text.append(f"    estimate {_estimate_cell(e)}  (n = {e.n}, seed = {seed})\n")
+        text.append(f"    how decided: {c.method if c else v.failure}\n", style="dim")
+    return text
+
+
 def _estimate_cell(estimate: Estimate | None) -> str:
+    """Value with its uncertainty, compactly (``--json`` and ``explain`` carry every digit)."""
     if estimate is None:
         return "-"
-    return f"{estimate.value:.10g} {estimate.uncertainty()}"
+    cell = f"{estimate.value:.8g}"
+    if estimate.stderr is not None:
+        cell += f" ± {estimate.stderr:.2g}"
+    if estimate.interval is not None:
+        cell += f" in [{estimate.interval[0]:.8g}, {estimate.interval[1]:.8g}]"
+    return cell
 
 
 def print_derivation(console: Console, derivation: Derivation) -> None:
