@@ -1,7 +1,8 @@
 """pytest plugin: cross-check twofold claims inside your own test suite.
 
 Installed with twofold (entry point ``pytest11``).  Mark a test with
-``@pytest.mark.claim("taylor.even_positive", n=6, seed=0)`` and request the
+``@pytest.mark.claim("taylor.even_positive", n=6, seed=0)`` (also ``profile=``
+and ``drop=(hypothesis names)``) and request the
 ``claim_verdict`` fixture: the claim is verified first and the test fails,
 with the verdict's one-line summary, when the cross-check fails::
 
@@ -32,7 +33,8 @@ def claim_verdict(request: pytest.FixtureRequest) -> Any:
     params = dict(marker.kwargs)
     seed = params.pop("seed", 0)
     profile = params.pop("profile", "quick")
-    verdict = get_claim(marker.args[0]).verify(seed=seed, profile=profile, **params)
+    drop = tuple(params.pop("drop", ()))
+    verdict = get_claim(marker.args[0]).verify(seed=seed, profile=profile, drop=drop, **params)
     if not verdict.passed:
         pytest.fail(f"{verdict.claim_id}: {verdict.summary()}", pytrace=False)
     return verdict
