@@ -59,8 +59,9 @@ def test_taylor_sheet_compiles_and_reads_back(tmp_path: Path, taylor_pairs) -> N
     result = write_sheet(taylor_pairs, tmp_path / "taylor.pdf")
     assert result.pdf is not None and result.pdf.read_bytes().startswith(b"%PDF")
     text = _pdf_text(result.pdf)
-    for claim, verdict in taylor_pairs:
-        assert claim.title.split(" (")[0][:30] in " ".join(text.split())
+    flat = " ".join(text.split())
+    for claim, _ in taylor_pairs:
+        assert claim.title.split(" (")[0][:30] in flat
     for word in ("Statement.", "Derivation", "Numeric evidence", "decided by", "statistic", "PASS", "seed"):
         assert word in text
     assert "Even truncations are positive (T3)" in text

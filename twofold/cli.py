@@ -60,10 +60,10 @@ def cli() -> None:
 @cli.command("list")
 @click.argument("tokens", nargs=-1)
 def list_claims(tokens: tuple[str, ...]) -> None:
-    """List claims (all, or those of the given families/ids)."""
-    from twofold.report import claims_table
+    """List claims (all, or those of the given families/ids) with source and statement."""
+    from twofold.report import print_claims
 
-    Console().print(claims_table(registry.select(tokens)))
+    print_claims(Console(), registry.select(tokens))
 
 
 @cli.command()

@@ -13,16 +13,17 @@ from numerics.estimate import Estimate
 from twofold.model import Claim, Derivation, Verdict
 
 
-def claims_table(claims: Iterable[Claim]) -> Table:
-    table = Table(title="twofold claims", show_lines=False)
-    table.add_column("id", no_wrap=True)
-    for column in ("title", "parameters (quick)", "hypotheses"):
-        table.add_column(column, overflow="fold")
+def print_claims(console: Console, claims: Iterable[Claim]) -> None:
+    """Every claim with its source, statement (LaTeX source), quick parameters and hypotheses."""
     for claim in claims:
-        params = ", ".join(f"{p.name}={p.quick}" for p in claim.parameters)
-        hypotheses = "; ".join(h.name for h in claim.hypotheses)
-        table.add_row(Text(claim.id), Text(claim.title), Text(params), Text(hypotheses))
-    return table
+        console.print(Text(claim.id, style="bold"), Text(f"  {claim.title}"))
+        for label, value in (
+            ("source", claim.source),
+            ("statement", claim.statement),
+            ("parameters", ", ".join(f"{p.name}={p.quick}" for p in claim.parameters) or "none"),
+            ("hypotheses", "; ".join(h.name for h in claim.hypotheses) or "none"),
+        ):
+            console.print(Text(f"    {label}: ", style="dim") + Text(value))
 
 
 def verdict_table(verdicts: Iterable[Verdict]) -> Table:
