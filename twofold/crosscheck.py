@@ -11,6 +11,7 @@ method, the statistic, the threshold and both numbers.
 * :func:`relative_error` / :func:`absolute_error` — floating-point computations
   with a tolerance justified at the call site.
 * :func:`same_count` — integer facts (numbers of roots, collisions, cycles).
+* :func:`at_most` — one-sided: a bound, a tolerance, a count of counterexamples found.
 """
 
 from __future__ import annotations
@@ -109,6 +110,31 @@ def same_count(exact: Any, estimate: Estimate) -> Comparison:
         exact=float(v),
         estimate=estimate.value,
         agree=bool(diff == 0),
+    )
+
+
+def at_most(
+    statistic: float,
+    threshold: float,
+    method: str,
+    *,
+    exact: float = 0.0,
+    estimate: float | None = None,
+    detail: str = "",
+) -> Comparison:
+    """Agree when ``statistic <= threshold``; ``method`` says what the statistic is.
+
+    ``estimate`` defaults to the statistic itself (a residual, a count found);
+    ``exact`` is the claimed value the statistic is measured against.
+    """
+    return Comparison(
+        method=method,
+        statistic=float(statistic),
+        threshold=float(threshold),
+        exact=float(exact),
+        estimate=float(statistic if estimate is None else estimate),
+        agree=bool(statistic <= threshold),
+        detail=detail,
     )
 
 

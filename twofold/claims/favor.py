@@ -109,14 +109,12 @@ def _entrywise_z(derivation: Derivation, estimate: Estimate, params: dict[str, A
 
 def _below_bound(bound: float, estimate: Estimate) -> Comparison:
     """One-sided: the Monte Carlo MSE is not significantly above the bound (5 s.e.)."""
-    excess = (estimate.value - bound) / estimate.stderr
-    return Comparison(
-        method="(MSE estimate - bound) / s.e. <= 5",
-        statistic=float(excess),
-        threshold=crosscheck.FIVE_SIGMA,
+    return crosscheck.at_most(
+        (estimate.value - bound) / estimate.stderr,
+        crosscheck.FIVE_SIGMA,
+        "(MSE estimate - bound) / s.e. <= 5",
         exact=bound,
         estimate=estimate.value,
-        agree=excess <= crosscheck.FIVE_SIGMA,
     )
 
 

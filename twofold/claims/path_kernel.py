@@ -25,8 +25,18 @@ SOURCE = "Su Jianlin, kexue.fm post 8009 (Dec 2020); P. Domingos, 'Every model l
 QUERY = Fraction(1, 3)
 PAIR = (Fraction(-1, 2), Fraction(3, 4))
 LINEAR_QUERY = Fraction(1, 2)
-INVERTIBLE = (2, (Fraction(-1), Fraction(1)), (Fraction(1), Fraction(-1, 2)), (Fraction(1, 4), Fraction(-1, 2), Fraction(1, 2)))
-SINGULAR = (1, (Fraction(-1), Fraction(0), Fraction(1)), (Fraction(1), Fraction(-1), Fraction(1, 2)), (Fraction(1, 2), Fraction(-1, 4)))
+INVERTIBLE = (
+    2,
+    (Fraction(-1), Fraction(1)),
+    (Fraction(1), Fraction(-1, 2)),
+    (Fraction(1, 4), Fraction(-1, 2), Fraction(1, 2)),
+)
+SINGULAR = (
+    1,
+    (Fraction(-1), Fraction(0), Fraction(1)),
+    (Fraction(1), Fraction(-1), Fraction(1, 2)),
+    (Fraction(1, 2), Fraction(-1, 4)),
+)
 PSD_POINTS = (Fraction(-1), Fraction(0), Fraction(1, 2), Fraction(1))
 PSD_START, PSD_DIRECTION = (Fraction(1), Fraction(1, 2), Fraction(1)), (Fraction(-1), Fraction(1), Fraction(1, 2))
 
@@ -107,14 +117,6 @@ def _rational(value: float) -> sympy.Rational:
     return sympy.Rational(str(value))
 
 
-def _bound(method: str, statistic: float, threshold: float, detail: str = "") -> Comparison:
-    """A numeric quantity that the claim says is at most ``threshold``."""
-    return Comparison(
-        method=method, statistic=statistic, threshold=threshold, exact=0.0, estimate=statistic,
-        agree=statistic <= threshold, detail=detail,
-    )
-
-
 # --- K1 -------------------------------------------------------------------------------------------
 
 
@@ -126,10 +128,10 @@ def _rate_estimate(p, seed: int) -> Estimate:
 def _rate_compare(derivation: Derivation, estimate: Estimate, p) -> Comparison:
     return crosscheck.both(
         crosscheck.relative_error(derivation.result, estimate, rtol=RATE_TOL),
-        _bound(
-            "max over t in [0, T] and queries of |df/dt - sum_i alpha_i K_t| / max(|.|, 1)",
+        crosscheck.at_most(
             estimate.details["max_relative_gap"],
             RATE_TOL,
+            "max over t in [0, T] and queries of |df/dt - sum_i alpha_i K_t| / max(|.|, 1)",
         ),
     )
 
@@ -145,7 +147,11 @@ def _reconstruction_estimate(p, seed: int) -> Estimate:
     dependence = numeric.weight_dependence(instance, start, _floats(PAIR), 0, horizon=0.01)
     return dataclasses.replace(
         rebuilt,
-        details={**rebuilt.details, "d2": dependence.value, "d2_richardson_change": dependence.details["richardson_change"]},
+        details={
+            **rebuilt.details,
+            "d2": dependence.value,
+            "d2_richardson_change": dependence.details["richardson_change"],
+        },
     )
 
 
@@ -186,10 +192,10 @@ def _closed_form_compare(derivation: Derivation, estimate: Estimate, p) -> Compa
             crosscheck.relative_error(invertible, estimate, rtol=FLOW_TOL),
             crosscheck.relative_error(singular, estimate.part("flow_values", 1), rtol=FLOW_TOL),
         ),
-        _bound(
-            "max |closed form - flow| over 14 inputs, three problems (invertible, singular, random)",
+        crosscheck.at_most(
             max(gaps),
             FLOW_TOL,
+            "max |closed form - flow| over 14 inputs, three problems (invertible, singular, random)",
             detail=f"per problem {', '.join(f'{g:.2e}' for g in gaps)}; kernel ranks {estimate.details['kernel_ranks']}",
         ),
     )
@@ -260,7 +266,9 @@ def _tests(quick: int, full: int, high: int) -> Parameter:
     return Parameter("tests", int, quick=quick, full=full, low=1, high=high, doc="query inputs on [-2, 2]")
 
 
-FLOW_SIGN = Parameter("flow_sign", int, quick=1, low=-1, high=1, doc="+1: gradient descent theta' = -grad L; -1: ascent")
+FLOW_SIGN = Parameter(
+    "flow_sign", int, quick=1, low=-1, high=1, doc="+1: gradient descent theta' = -grad L; -1: ascent"
+)
 DESCENT = Hypothesis(
     "gradient descent",
     lambda p: p["flow_sign"] == 1,
@@ -299,7 +307,13 @@ FAMILY = Family(
                 r"f_T(x) = f_0(x) + \sum_i \int_0^T \alpha_i K_t(x, x_i)\,dt = f_0(x) + \sum_i a_i(x)\,K^p(x, x_i),\quad "
                 r"a_i(x) = \frac{\int_0^T \alpha_i K_t(x, x_i)\,dt}{K^p(x, x_i)}"
             ),
-            parameters=(_hidden(3, 6, high=6), _points(4, 8, high=8), _tests(21, 81, high=101), _horizon(2.0, 4.0), FLOW_SIGN),
+            parameters=(
+                _hidden(3, 6, high=6),
+                _points(4, 8, high=8),
+                _tests(21, 81, high=101),
+                _horizon(2.0, 4.0),
+                FLOW_SIGN,
+            ),
             hypotheses=(DESCENT,),
             derive=lambda p: exact.path_kernel_reconstruction(exact_net(p), _rationals(PAIR), 0),
             estimate=_reconstruction_estimate,
@@ -316,8 +330,17 @@ FAMILY = Family(
             ),
             parameters=(
                 _horizon(1.0, 3.0),
-                Parameter("loss_scale", float, quick=1.0, low=0.1, high=4.0, doc="c in l = (c/2)(f - y)^2; CLAIMS.md: c = 1"),
-                Parameter("curvature", float, quick=0.0, low=-2.0, high=2.0, doc="gamma in f = u + gamma u^2/2, u = theta . phi(x)"),
+                Parameter(
+                    "loss_scale", float, quick=1.0, low=0.1, high=4.0, doc="c in l = (c/2)(f - y)^2; CLAIMS.md: c = 1"
+                ),
+                Parameter(
+                    "curvature",
+                    float,
+                    quick=0.0,
+                    low=-2.0,
+                    high=2.0,
+                    doc="gamma in f = u + gamma u^2/2, u = theta . phi(x)",
+                ),
                 _points(6, 12, high=40),
                 Parameter("degree", int, quick=3, full=6, low=0, high=8, doc="polynomial degree of the random problem"),
             ),
@@ -330,7 +353,10 @@ FAMILY = Family(
                 ),
             ),
             derive=lambda p: exact.linear_closed_form(
-                [exact_linear(INVERTIBLE), exact_linear(SINGULAR)], _rational(p["T"]), _rational(p["loss_scale"]), _rational(LINEAR_QUERY)
+                [exact_linear(INVERTIBLE), exact_linear(SINGULAR)],
+                _rational(p["T"]),
+                _rational(p["loss_scale"]),
+                _rational(LINEAR_QUERY),
             ),
             estimate=_closed_form_estimate,
             compare=_closed_form_compare,
@@ -341,7 +367,12 @@ FAMILY = Family(
             title="The path-kernel Gram matrix is positive semidefinite (K4)",
             source=SOURCE,
             statement=r"K^p = \int_0^T K_t\,dt,\ \ \big(K^p(z_a, z_b)\big)_{a,b} \succeq 0 \quad (T \ge 0)",
-            parameters=(_hidden(4, 8, high=12), _points(5, 10, high=12), _tests(15, 40, high=41), _horizon(2.0, 4.0, low=-1.0)),
+            parameters=(
+                _hidden(4, 8, high=12),
+                _points(5, 10, high=12),
+                _tests(15, 40, high=41),
+                _horizon(2.0, 4.0, low=-1.0),
+            ),
             hypotheses=(
                 Hypothesis(
                     "T >= 0",
@@ -350,7 +381,9 @@ FAMILY = Family(
                     witness={"T": -0.1},
                 ),
             ),
-            derive=lambda p: exact.path_kernel_psd(_rational(p["T"]), _rationals(PSD_POINTS), _rationals(PSD_START), _rationals(PSD_DIRECTION)),
+            derive=lambda p: exact.path_kernel_psd(
+                _rational(p["T"]), _rationals(PSD_POINTS), _rationals(PSD_START), _rationals(PSD_DIRECTION)
+            ),
             estimate=_gram_estimate,
             compare=_gram_compare,
             symbols=SYMBOLS,
@@ -368,7 +401,9 @@ FAMILY = Family(
                 _points(5, 8, high=8),
                 Parameter("T", float, quick=1.0, full=2.0, low=0.1, high=2.0, doc="training time T"),
                 Parameter("ratio", float, quick=0.125, low=0.1, high=4.0, doc="coarsest eta times c lambda_max(K_0)"),
-                Parameter("levels", int, quick=4, full=5, low=4, high=5, doc="number of step sizes, each half the previous"),
+                Parameter(
+                    "levels", int, quick=4, full=5, low=4, high=5, doc="number of step sizes, each half the previous"
+                ),
                 Parameter("loss_scale", float, quick=1.0, low=0.1, high=4.0, doc="c in l = (c/2)(f - y)^2"),
             ),
             hypotheses=(

@@ -35,15 +35,9 @@ N = sympy.Symbol("n", integer=True, positive=True)
 
 
 def _positive_minimum(estimate: Estimate) -> Comparison:
-    interval = estimate.details["minimum_interval"]
-    return Comparison(
-        method="rigorous lower bound of min f_n > 0",
-        statistic=-interval[0],
-        threshold=0.0,
-        exact=0.0,
-        estimate=interval[0],
-        agree=interval[0] > 0,
-        detail=f"min f_n in [{interval[0]:.15g}, {interval[1]:.15g}]",
+    low, high = estimate.details["minimum_interval"]
+    return crosscheck.at_most(
+        -low, 0.0, "rigorous lower bound of min f_n > 0", estimate=low, detail=f"min f_n in [{low:.15g}, {high:.15g}]"
     )
 
 
@@ -57,13 +51,11 @@ def _softmax_bound(derivation, estimate: Estimate, params) -> Comparison:
     # float64 computes each probability with relative error <= (n + 3) u; the l1 sum of
     # 2K such terms adds at most 2K (n + 3) u on top of the true distance.
     rounding = 2 * params["classes"] * (params["n"] + 3) * 2.0**-53
-    return Comparison(
-        method="largest observed l1 distance <= exact bound 2 eps_n / (1 - eps_n) + float64 rounding",
-        statistic=estimate.value,
-        threshold=bound + rounding,
+    return crosscheck.at_most(
+        estimate.value,
+        bound + rounding,
+        "largest observed l1 distance <= exact bound 2 eps_n / (1 - eps_n) + float64 rounding",
         exact=bound,
-        estimate=estimate.value,
-        agree=estimate.value <= bound + rounding,
         detail=f"mean distance {estimate.details['mean_distance']:.3g} over {estimate.n} logit vectors",
     )
 
@@ -177,7 +169,7 @@ FAMILY = Family(
             # Horner's a-priori bound covers the rounding; the minimiser's sqrt(u) error is second order.
             compare=lambda d, e, p: crosscheck.both(
                 crosscheck.absolute_error(d.result, e, atol=e.details["error_bound"]),
-                Comparison("grid steps where g_n decreases", e.details["decreases"], 0.0, 0.0, e.details["decreases"], e.details["decreases"] == 0),
+                crosscheck.at_most(e.details["decreases"], 0, "grid steps where g_n decreases"),
             ),
             symbols=(X,),
             functions=(TRUNCATION,),
