@@ -12,6 +12,7 @@ method, the statistic, the threshold and both numbers.
   with a tolerance justified at the call site.
 * :func:`same_count` — integer facts (numbers of roots, collisions, cycles).
 * :func:`at_most` — one-sided: a bound, a tolerance, a count of counterexamples found.
+* :func:`all_of` — several conditions that must all hold.
 """
 
 from __future__ import annotations
@@ -138,23 +139,28 @@ def at_most(
     )
 
 
-def both(first: Comparison, second: Comparison) -> Comparison:
-    """Two comparisons that must both agree; the statistic reported is the first's."""
+def all_of(*comparisons: Comparison) -> Comparison:
+    """Comparisons that must all agree.
+
+    The headline statistic, threshold and values are those of the first
+    comparison that disagrees (or of the first one when all agree), so a
+    failed verdict shows the numbers that failed; ``detail`` lists the others.
+    """
+    if not comparisons:
+        raise ValueError("all_of needs at least one comparison")
+    lead = next((c for c in comparisons if not c.agree), comparisons[0])
+    others = [
+        f"{c.method}: statistic {c.statistic:.3g} vs {c.threshold:.3g} (exact {c.exact:.12g}, estimate {c.estimate:.12g})"
+        + (f", {c.detail}" if c.detail else "")
+        for c in comparisons
+        if c is not lead
+    ]
     return Comparison(
-        method=f"{first.method}; and {second.method}",
-        statistic=first.statistic,
-        threshold=first.threshold,
-        exact=first.exact,
-        estimate=first.estimate,
-        agree=bool(first.agree and second.agree),
-        detail="; ".join(
-            part
-            for part in (
-                first.detail,
-                f"second check: statistic {second.statistic:.3g} vs {second.threshold:.3g}"
-                f" (exact {second.exact:.12g}, estimate {second.estimate:.12g})",
-                second.detail,
-            )
-            if part
-        ),
+        method="; and ".join(c.method for c in comparisons),
+        statistic=lead.statistic,
+        threshold=lead.threshold,
+        exact=lead.exact,
+        estimate=lead.estimate,
+        agree=all(c.agree for c in comparisons),
+        detail="; ".join(part for part in (lead.detail, *others) if part),
     )

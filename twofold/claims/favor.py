@@ -60,7 +60,9 @@ def _monte_carlo(
     )
 
 
-SIGN_FIX = Parameter("sign_fix", int, quick=1, low=0, high=1, doc="1: QR with Q diag(sign R_ii) (Haar), 0: raw numpy QR")
+SIGN_FIX = Parameter(
+    "sign_fix", int, quick=1, low=0, high=1, doc="1: QR with Q diag(sign R_ii) (Haar), 0: raw numpy QR"
+)
 
 
 HAAR = Hypothesis(
@@ -131,13 +133,15 @@ def _haar(estimate: Estimate) -> Comparison:
 
 def _orthogonal_mse(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
     mse_ort, bound, _ = (crosscheck.exact_float(v) for v in derivation.result)
-    return crosscheck.both(
-        crosscheck.both(crosscheck.z_score(mse_ort, estimate), _below_bound(bound, estimate)), _haar(estimate)
+    return crosscheck.all_of(
+        crosscheck.z_score(mse_ort, estimate),
+        _below_bound(bound, estimate),
+        _haar(estimate),
     )
 
 
 def _haar_unbiased(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
-    return crosscheck.both(crosscheck.z_score(derivation.result, estimate), _haar(estimate))
+    return crosscheck.all_of(crosscheck.z_score(derivation.result, estimate), _haar(estimate))
 
 
 def _grid(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
@@ -171,7 +175,11 @@ def _grid(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) ->
         estimate=relative,
         agree=relative <= 1e-8,
     )
-    return crosscheck.both(crosscheck.both(crosscheck.same_count(wins, estimate), regions), formulas)
+    return crosscheck.all_of(
+        crosscheck.same_count(wins, estimate),
+        regions,
+        formulas,
+    )
 
 
 def _nonnegative_weights(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:

@@ -126,7 +126,7 @@ def _rate_estimate(p, seed: int) -> Estimate:
 
 
 def _rate_compare(derivation: Derivation, estimate: Estimate, p) -> Comparison:
-    return crosscheck.both(
+    return crosscheck.all_of(
         crosscheck.relative_error(derivation.result, estimate, rtol=RATE_TOL),
         crosscheck.at_most(
             estimate.details["max_relative_gap"],
@@ -158,7 +158,7 @@ def _reconstruction_estimate(p, seed: int) -> Estimate:
 def _reconstruction_compare(derivation: Derivation, estimate: Estimate, p) -> Comparison:
     residual, d2 = derivation.result
     details = estimate.details
-    return crosscheck.both(
+    return crosscheck.all_of(
         crosscheck.absolute_error(residual, estimate, atol=FLOW_TOL),
         dataclasses.replace(
             crosscheck.relative_error(d2, estimate.part("d2"), rtol=WEIGHT_TOL),
@@ -187,11 +187,9 @@ def _closed_form_estimate(p, seed: int) -> Estimate:
 def _closed_form_compare(derivation: Derivation, estimate: Estimate, p) -> Comparison:
     invertible, singular = derivation.result
     gaps = estimate.details["closed_form_gaps"]
-    return crosscheck.both(
-        crosscheck.both(
-            crosscheck.relative_error(invertible, estimate, rtol=FLOW_TOL),
-            crosscheck.relative_error(singular, estimate.part("flow_values", 1), rtol=FLOW_TOL),
-        ),
+    return crosscheck.all_of(
+        crosscheck.relative_error(invertible, estimate, rtol=FLOW_TOL),
+        crosscheck.relative_error(singular, estimate.part("flow_values", 1), rtol=FLOW_TOL),
         crosscheck.at_most(
             max(gaps),
             FLOW_TOL,
@@ -237,7 +235,7 @@ def _descent_compare(derivation: Derivation, estimate: Estimate, p) -> Compariso
     order, constant = derivation.result
     details = estimate.details
     slope = crosscheck.absolute_error(order, estimate, atol=SLOPE_TOL)
-    return crosscheck.both(
+    return crosscheck.all_of(
         dataclasses.replace(
             slope,
             method=f"tanh-net log-log slope within {SLOPE_TOL} of the order",

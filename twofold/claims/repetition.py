@@ -97,7 +97,7 @@ def _chain(p: dict[str, Any]) -> np.ndarray:
 
 def _series_and_eigen(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
     atol = EIGEN_SAFETY * estimate.details["eigen_error"] + 4 * 2.0**-53 * abs(estimate.value)
-    return crosscheck.both(
+    return crosscheck.all_of(
         crosscheck.contains(derivation.result, estimate),
         crosscheck.absolute_error(derivation.result, estimate.part("eigen_value"), atol=atol),
     )
@@ -106,7 +106,7 @@ def _series_and_eigen(derivation: Derivation, estimate: Estimate, params: dict[s
 def _tightness(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
     survey = estimate.details["survey"]
     medians = ", ".join(f"{alpha:g}: {m:.3f}" for alpha, m in survey["median_ratio"].items())
-    return crosscheck.both(
+    return crosscheck.all_of(
         crosscheck.absolute_error(derivation.result, estimate, atol=EIGEN_SAFETY * estimate.details["ratio_error"]),
         crosscheck.at_most(
             survey["violations"]["bound"],
@@ -119,7 +119,7 @@ def _tightness(derivation: Derivation, estimate: Estimate, params: dict[str, Any
 
 def _enclosure(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
     survey = estimate.details["survey"]
-    return crosscheck.both(
+    return crosscheck.all_of(
         crosscheck.contains(derivation.result, estimate),
         crosscheck.at_most(
             survey["violations"]["row_sums"],
@@ -131,7 +131,7 @@ def _enclosure(derivation: Derivation, estimate: Estimate, params: dict[str, Any
 
 
 def _cycles(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
-    return crosscheck.both(
+    return crosscheck.all_of(
         crosscheck.same_count(derivation.result, estimate),
         crosscheck.absolute_error(sympy.Integer(1), estimate.part("rho"), atol=UNIT_ROOT_ATOL),
     )
@@ -139,7 +139,7 @@ def _cycles(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) 
 
 def _monotone(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
     details = estimate.details
-    return crosscheck.both(
+    return crosscheck.all_of(
         crosscheck.same_count(derivation.result, estimate),
         crosscheck.at_most(
             details["survey_increasing"],
@@ -154,7 +154,7 @@ def _monotone(derivation: Derivation, estimate: Estimate, params: dict[str, Any]
 def _rise(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
     details = estimate.details
     worst = max(details["row_sum_bound_mixed"] - details["row_sum_bound_start"], -estimate.value)
-    return crosscheck.both(
+    return crosscheck.all_of(
         crosscheck.absolute_error(derivation.result, estimate, atol=EIGEN_SAFETY * details["error"]),
         Comparison(
             method="float rho rises and the R3 bound falls: max(change of the bound, -rise) < 0",

@@ -69,7 +69,7 @@ def _count(estimate: Estimate, key: str) -> Estimate:
 
 def _acceptance_and_law(d: Derivation, e: Estimate, p: Any) -> Comparison:
     acceptance, law = d.result
-    return crosscheck.both(crosscheck.contains(acceptance, e), law_comparison(law, e.details["counts"]))
+    return crosscheck.all_of(crosscheck.contains(acceptance, e), law_comparison(law, e.details["counts"]))
 
 
 def _trials(d: Derivation, e: Estimate, p: Any) -> Comparison:
@@ -77,18 +77,18 @@ def _trials(d: Derivation, e: Estimate, p: Any) -> Comparison:
     histogram = e.details["histogram"]
     cells = len(histogram) + 1
     observed = [*histogram, 0]
-    return crosscheck.both(crosscheck.z_score(mean, e), law_comparison(exact.geometric_law(acceptance, cells), observed))
+    return crosscheck.all_of(crosscheck.z_score(mean, e), law_comparison(exact.geometric_law(acceptance, cells), observed))
 
 
 def _stationary(d: Derivation, e: Estimate, p: Any) -> Comparison:
     mean, law = d.result
-    return crosscheck.both(crosscheck.z_score(mean, e), law_comparison(law, e.details["counts"]))
+    return crosscheck.all_of(crosscheck.z_score(mean, e), law_comparison(law, e.details["counts"]))
 
 
 def _convergence(d: Derivation, e: Estimate, p: Any) -> Comparison:
     classes, period, law = d.result
-    structure = crosscheck.both(crosscheck.same_count(classes, e), crosscheck.same_count(period, _count(e, "period")))
-    return crosscheck.both(structure, law_comparison(law, e.details["counts"]))
+    structure = crosscheck.all_of(crosscheck.same_count(classes, e), crosscheck.same_count(period, _count(e, "period")))
+    return crosscheck.all_of(structure, law_comparison(law, e.details["counts"]))
 
 
 def _chains(high: int = 100_000) -> Parameter:
@@ -171,7 +171,7 @@ FAMILY = Family(
             hypotheses=(ENVELOPE,),
             derive=lambda p: exact.rejection_continuous(_rational(p["scale"]), _rational(p["slack"])),
             estimate=lambda p, seed: numeric.rejection_continuous(p["scale"], p["slack"], p["samples"], seed),
-            compare=lambda d, e, p: crosscheck.both(crosscheck.contains(d.result, e), ks_comparison(e)),
+            compare=lambda d, e, p: crosscheck.all_of(crosscheck.contains(d.result, e), ks_comparison(e)),
             symbols=(exact.x, exact.t, sympy.Symbol("s", positive=True)),
         ),
         Claim(
@@ -199,7 +199,7 @@ FAMILY = Family(
             ),
             derive=lambda p: exact.importance(p["n"], p["hole"]),
             estimate=lambda p, seed: numeric.importance(p["n"], p["hole"], p["batch"], p["replications"], p["samples"], seed),
-            compare=lambda d, e, p: crosscheck.both(
+            compare=lambda d, e, p: crosscheck.all_of(
                 crosscheck.z_score(d.result[0], e), crosscheck.z_score(d.result[1], _from_details(e, "snis", "snis_stderr"))
             ),
             symbols=(RHO_1, Q_1, Z, exact.N),
@@ -291,7 +291,7 @@ FAMILY = Family(
             ),
             derive=lambda p: exact.mh_continuous(_rational(p["drift"])),
             estimate=lambda p, seed: numeric.mh_continuous(p["step"], p["drift"], p["chains"], p["steps"], seed),
-            compare=lambda d, e, p: crosscheck.both(crosscheck.z_score(d.result, e), ks_comparison(e)),
+            compare=lambda d, e, p: crosscheck.all_of(crosscheck.z_score(d.result, e), ks_comparison(e)),
             symbols=(exact.x, exact.y, exact.sigma),
         ),
         Claim(

@@ -58,11 +58,9 @@ def _vector_agreement(
 def _margins(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
     full, sparse, _ = derivation.result
     root = Estimate(value=estimate.details["brentq_full"], method="brentq on the tied loss", n=params["n"])
-    return crosscheck.both(
-        crosscheck.both(
-            crosscheck.contains(full, estimate), crosscheck.contains(sparse, estimate.part_interval("sparse_interval"))
-        ),
-        # brentq brackets the root to 1e-14 and the loss is a logsumexp of <= 3e4 terms (error ~1e-15).
+    return crosscheck.all_of(
+        crosscheck.contains(full, estimate),
+        crosscheck.contains(sparse, estimate.part_interval("sparse_interval")),
         crosscheck.relative_error(full, root, rtol=1e-12),
     )
 
@@ -156,7 +154,7 @@ FAMILY = Family(
             hypotheses=(K_AT_MOST_N,),
             derive=lambda p: exact.definition(p["n"], p["k"]),
             estimate=lambda p, seed: numeric.definition_check(p["n"], p["k"], p["batch"], seed),
-            compare=lambda d, e, p: crosscheck.both(
+            compare=lambda d, e, p: crosscheck.all_of(
                 _vector_agreement(
                     d.result, e.details["instance"], _probability_tolerance(p["n"]), "probabilities at s_i = log i"
                 ),
@@ -176,7 +174,7 @@ FAMILY = Family(
             hypotheses=LOSS_HYPOTHESES,
             derive=lambda p: exact.loss_bound(p["n"], p["k"], p["t_rank"]),
             estimate=lambda p, seed: numeric.loss_gap_check(p["n"], p["k"], p["t_rank"], p["batch"], seed),
-            compare=lambda d, e, p: crosscheck.both(
+            compare=lambda d, e, p: crosscheck.all_of(
                 crosscheck.relative_error(d.result, e, rtol=LOSS_TOLERANCE),
                 crosscheck.at_most(
                     -(e.details["min_gap_nll"]),
@@ -196,7 +194,7 @@ FAMILY = Family(
             hypotheses=LOSS_HYPOTHESES,
             derive=lambda p: exact.gradient(p["n"], p["k"], p["t_rank"]),
             estimate=lambda p, seed: numeric.gradient_check(p["n"], p["k"], p["t_rank"], p["batch"], seed),
-            compare=lambda d, e, p: crosscheck.both(
+            compare=lambda d, e, p: crosscheck.all_of(
                 _vector_agreement(d.result, e.details["instance"], FD_TOLERANCE, "the gradient at s_i = log i"),
                 crosscheck.absolute_error(0, e, atol=FD_TOLERANCE),
             ),

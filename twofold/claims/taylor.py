@@ -43,7 +43,7 @@ def _positive_minimum(estimate: Estimate) -> Comparison:
 
 def _minimum_and_argmin(derivation, estimate: Estimate, params) -> Comparison:
     root, value = derivation.result
-    return crosscheck.both(crosscheck.contains(value, estimate), crosscheck.contains(root, estimate.part_interval("argmin_interval")))
+    return crosscheck.all_of(crosscheck.contains(value, estimate), crosscheck.contains(root, estimate.part_interval("argmin_interval")))
 
 
 def _softmax_bound(derivation, estimate: Estimate, params) -> Comparison:
@@ -101,7 +101,7 @@ FAMILY = Family(
             hypotheses=(EVEN,),
             derive=lambda p: exact.positivity(p["n"]),
             estimate=lambda p, seed: numeric.real_root_count(p["n"]),
-            compare=lambda d, e, p: crosscheck.both(crosscheck.same_count(d.result, e), _positive_minimum(e)),
+            compare=lambda d, e, p: crosscheck.all_of(crosscheck.same_count(d.result, e), _positive_minimum(e)),
             symbols=(X,),
             functions=(TRUNCATION,),
         ),
@@ -167,7 +167,7 @@ FAMILY = Family(
             derive=lambda p: exact.monotone_variant(p["n"]),
             estimate=lambda p, seed: numeric.monotone_variant(p["n"]),
             # Horner's a-priori bound covers the rounding; the minimiser's sqrt(u) error is second order.
-            compare=lambda d, e, p: crosscheck.both(
+            compare=lambda d, e, p: crosscheck.all_of(
                 crosscheck.absolute_error(d.result, e, atol=e.details["error_bound"]),
                 crosscheck.at_most(e.details["decreases"], 0, "grid steps where g_n decreases"),
             ),

@@ -74,7 +74,7 @@ def _truncation(derivation: Derivation, estimate: Estimate, params: Mapping[str,
     # the kept-variance fraction is a ratio of sums of eigenvalues, each perturbed by <= d u kappa
     # relative; the PCA identity is a zero residual.  Both within u * s.
     identity = Estimate(value=estimate.details["residual_pca"], method="max |x W_k - scaled PCA scores|", n=estimate.n)
-    return crosscheck.both(
+    return crosscheck.all_of(
         crosscheck.relative_error(derivation.result, estimate, rtol=_rounding(estimate)),
         crosscheck.absolute_error(0, identity, atol=_rounding(estimate)),
     )
@@ -290,7 +290,7 @@ FAMILY = Family(
             estimate=lambda p, seed: numeric.rank_deficiency(
                 p["n"], p["d"], p["repeats"], p["eps"], p["alpha"], p["mean_norm"], seed
             ),
-            compare=lambda d, e, p: crosscheck.both(crosscheck.same_count(d.result, e), _reported(e, p)),
+            compare=lambda d, e, p: crosscheck.all_of(crosscheck.same_count(d.result, e), _reported(e, p)),
             symbols=tuple(sympy.symbols("N d", positive=True, integer=True)),
         ),
     ),
