@@ -12,22 +12,17 @@ run under ``tracemalloc`` (numpy reports its buffers to it), counting only what 
 allocates.  FLOPs count multiply-adds of the matrix products as 2 and every elementwise operation
 as 1.
 
-Run ``python benchmarks/bench_favor.py`` (writes ``docs/benchmarks/favor.md``); ``--help`` for options.
+Run ``python -m benchmarks --only favor`` (a section of ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import time
-import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from benchmarks.targets import Section, Target, best_seconds, peak_memory
 from numerics.favor import favor_attention, softmax_attention
 
 LENGTHS = (512, 1024, 2048, 4096, 8192, 16384)
@@ -35,7 +30,9 @@ DIM = 64
 FEATURES = 256
 VALUE_DIM = 64
 REPEATS = 5
-OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "favor.md"
+FASTER_FROM = 4096
+FULL = {"lengths": LENGTHS, "dim": DIM, "features": FEATURES, "value_dim": VALUE_DIM, "repeats": REPEATS}
+QUICK = {"lengths": (256, 512), "dim": 8, "features": 16, "value_dim": 4, "repeats": 1}
 MIB = 2**20
 
 
@@ -76,26 +73,6 @@ def favor_flops(length: int, dim: int, features: int, value_dim: int) -> int:
     return 4 * length * features * (dim + value_dim) + 9 * length * features + length * value_dim
 
 
-def best_time(run: Callable[[], np.ndarray], repeats: int) -> float:
-    """Smallest wall time of ``repeats`` calls."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def peak_memory(run: Callable[[], np.ndarray]) -> int:
-    """Peak bytes allocated (per ``tracemalloc``) during one call, inputs excluded."""
-    tracemalloc.start()
-    try:
-        run()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def inputs(length: int, dim: int, features: int, value_dim: int, seed: int) -> tuple[np.ndarray, ...]:
     r"""float32 :math:`Q, K` with entries :math:`N(0, 1)/d^{1/4}` (so :math:`QK^\top` is the usual scaled
     score), :math:`V \sim N(0,1)`, frequencies :math:`\Omega \sim N(0, I_d)`."""
@@ -118,8 +95,8 @@ def measure_length(length: int, dim: int, features: int, value_dim: int, repeats
     error = favor() - exact()
     return Row(
         length=length,
-        exact_seconds=best_time(exact, repeats),
-        favor_seconds=best_time(favor, repeats),
+        exact_seconds=best_seconds(exact, repeats),
+        favor_seconds=best_seconds(favor, repeats),
         exact_peak=peak_memory(exact),
         favor_peak=peak_memory(favor),
         exact_flops=exact_flops(length, dim, value_dim),
@@ -140,60 +117,56 @@ def measure(
     return [measure_length(length, dim, features, value_dim, repeats, seed) for length in lengths]
 
 
-def verdicts(rows: Sequence[Row], faster_from: int = 4096) -> dict[str, bool]:
-    """The issue's targets: FAVOR+ faster for L >= ``faster_from``; FAVOR+ memory linear in L (peak per
-    token within a factor 2 across lengths); speedup within 2x of the FLOP ratio wherever FAVOR+ is faster."""
+def targets(rows: Sequence[Row], faster_from: int = FASTER_FROM) -> tuple[Target, ...]:
+    """Issue 4's targets: FAVOR+ faster for L >= ``faster_from`` (smallest time ratio > 1); FAVOR+ memory
+    linear in L (largest / smallest peak bytes per token <= 2); wherever FAVOR+ should be faster, the time
+    ratio within 2x of the FLOP ratio (largest of ``time/FLOP`` and ``FLOP/time`` <= 2)."""
     per_token = [row.favor_peak / row.length for row in rows]
     faster = [row for row in rows if row.length >= faster_from]
-    return {
-        f"FAVOR+ faster than exact for every L >= {faster_from}": all(row.time_ratio > 1 for row in faster),
-        "FAVOR+ peak memory linear in L (bytes per token within 2x)": max(per_token) <= 2 * min(per_token),
-        "time ratio within 2x of the FLOP ratio for those L": all(
-            0.5 <= row.time_ratio / row.flop_ratio <= 2 for row in faster
+    return (
+        Target(f"smallest time ratio exact / FAVOR+ for L >= {faster_from}", min(r.time_ratio for r in faster), 1.0),
+        Target(
+            "FAVOR+ peak bytes per token, largest / smallest over L (linear memory)",
+            max(per_token) / min(per_token),
+            2.0,
+            higher_is_better=False,
         ),
-    }
+        Target(
+            f"time ratio vs FLOP ratio for L >= {faster_from}, worst factor either way",
+            max(max(row.time_ratio / row.flop_ratio, row.flop_ratio / row.time_ratio) for row in faster),
+            2.0,
+            higher_is_better=False,
+        ),
+    )
 
 
-def render(rows: Sequence[Row], dim: int, features: int, value_dim: int, repeats: int) -> str:
-    """The markdown page: setup, the table, and the targets met or missed."""
+def table(rows: Sequence[Row]) -> str:
+    """Markdown table, one line per sequence length."""
     header = (
         "| L | exact (ms) | FAVOR+ (ms) | time ratio | FLOP ratio | time / FLOP ratio "
         "| exact peak (MiB) | FAVOR+ peak (MiB) | memory ratio | FAVOR+ RMS error |\n"
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
-    lines = "".join(
+    return header + "".join(
         f"| {r.length} | {1e3 * r.exact_seconds:.1f} | {1e3 * r.favor_seconds:.1f} | {r.time_ratio:.2f} "
         f"| {r.flop_ratio:.2f} | {r.time_ratio / r.flop_ratio:.2f} | {r.exact_peak / MIB:.1f} "
         f"| {r.favor_peak / MIB:.1f} | {r.memory_ratio:.1f} | {r.rms_error:.3g} |\n"
         for r in rows
     )
-    targets = "".join(f"- {'met' if ok else 'MISSED'}: {name}\n" for name, ok in verdicts(rows).items())
-    return (
-        "# FAVOR+ vs exact softmax attention (benchmark)\n\n"
-        f"Generated by `python benchmarks/bench_favor.py`: d = {dim}, m = {features} random features, "
-        f"d_v = {value_dim}, float32, numpy {np.__version__} on {platform.machine()} "
-        f"({os.cpu_count()} CPUs, shared), best of {repeats} runs; both methods measured in the same run.\n"
+
+
+def section(quick: bool = False) -> Section:
+    """The benchmark as a section of ``docs/benchmarks.md``; ``quick`` uses two tiny lengths."""
+    config = QUICK if quick else FULL
+    rows = measure(**config)
+    body = (
+        f"d = {config['dim']}, m = {config['features']} random features, d_v = {config['value_dim']}, float32, "
+        f"best of {config['repeats']} runs; both methods measured in the same run "
+        "(`numerics.favor.softmax_attention` vs `numerics.favor.favor_attention`). "
         "Exact attention materialises the L x L score matrix in float32 (1 GiB at L = 16384) and "
-        "exponentiates it in place; peak memory is what each call allocates (tracemalloc), inputs excluded.\n"
+        "exponentiates it in place; peak memory is what each call allocates (tracemalloc), inputs excluded. "
         "Ratios are exact / FAVOR+. FLOPs: matrix products 2 per multiply-add, elementwise ops 1.\n\n"
-        f"{header}{lines}\n"
-        "Targets (issue 4):\n\n"
-        f"{targets}"
+        + table(rows)
     )
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
-    parser.add_argument("--repeats", type=int, default=REPEATS)
-    parser.add_argument("-o", "--output", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
-    rows = measure(args.lengths, repeats=args.repeats)
-    page = render(rows, DIM, FEATURES, VALUE_DIM, args.repeats)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(page, encoding="utf-8")
-    print(page)
-
-
-if __name__ == "__main__":
-    main()
+    faster_from = config["lengths"][-1] if quick else FASTER_FROM
+    return Section("FAVOR+ vs exact softmax attention", body, targets(rows, faster_from))

@@ -8,7 +8,14 @@ targets still reported but not meaningful.
 
 from __future__ import annotations
 
+import time
+import timeit
+import tracemalloc
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import linregress
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,8 @@ class Target:
         """Markdown bullet: ``met: name: 23.4x (target >= 20x)``."""
         relation = ">=" if self.higher_is_better else "<="
         status = "met" if self.met else "MISSED"
-        return f"- {status}: {self.name}: {self.measured:.3g} {self.unit} (target {relation} {self.required:g} {self.unit})"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"- {status}: {self.name}: {self.measured:.3g}{unit} (target {relation} {self.required:g}{unit})"
 
 
 @dataclass(frozen=True)
@@ -50,3 +58,25 @@ class Section:
     def markdown(self) -> str:
         targets = "\n".join(target.line() for target in self.targets)
         return f"## {self.title}\n\n{self.body.strip()}\n" + (f"\nTargets:\n\n{targets}\n" if targets else "")
+
+
+def best_seconds(run: Callable[[], object], repeats: int, timer: Callable[[], float] = time.perf_counter) -> float:
+    """Smallest time of ``repeats`` calls of ``run``: wall time by default, CPU time with ``timer=time.process_time``."""
+    return min(timeit.repeat(run, timer=timer, number=1, repeat=repeats))
+
+
+def peak_memory(run: Callable[[], object]) -> int:
+    """Peak bytes allocated during one call of ``run``, as ``tracemalloc`` counts them (numpy reports its buffers)."""
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def fitted_exponent(sizes: Sequence[float], seconds: Sequence[float]) -> tuple[float, float]:
+    r"""Least-squares slope :math:`p` of :math:`\log t = p \log n + c` and its standard error
+    (``scipy.stats.linregress``): :math:`t \propto n^p` over the measured range."""
+    fit = linregress(np.log(sizes), np.log(seconds))
+    return float(fit.slope), float(fit.stderr)

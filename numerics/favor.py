@@ -22,7 +22,8 @@ sign fix* :math:`Q\,\operatorname{diag}(\operatorname{sign} R_{ii})` (Mezzadri 2
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -37,6 +38,9 @@ KINDS = ("positive", "hyperbolic", "trigonometric")
 # not judged on rounding noise.  It is ~1e-25, far below any statistical s.e. here.
 ROUNDING_FLOOR = 1024 * 2.0**-53
 HERMITE_NODES = 160  # Gauss–Hermite nodes; the error estimate compares with half as many
+# Monte Carlo runs in chunks of at most this many samples (replicates x frequencies): the frequencies of one
+# chunk take CHUNK * d floats (2 MiB at d = 4), whatever the total number of samples.
+CHUNK = 2**16
 
 
 def pair(norm_x: float, norm_y: float, angle_degrees: float, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,22 +101,99 @@ def feature_map(kind: str, points: np.ndarray, omega: np.ndarray) -> np.ndarray:
 
 
 def kernel_estimates(kind: str, x: np.ndarray, y: np.ndarray, omega: np.ndarray) -> np.ndarray:
-    r"""One estimate :math:`\varphi(x)\cdot\varphi(y)` of :math:`e^{x\cdot y}` per replicate of ``omega``: shape (n,)."""
-    return np.sum(feature_map(kind, x[None], omega)[:, 0] * feature_map(kind, y[None], omega)[:, 0], axis=-1)
+    r"""One estimate :math:`\varphi(x)\cdot\varphi(y)` of :math:`e^{x\cdot y}` per replicate of ``omega`` (n, m, d).
+
+    The dot product of the two feature vectors is summed frequency by frequency, each term the
+    one-frequency estimator :func:`single_feature` of :math:`s = \omega\cdot u`: the entries of
+    :math:`\varphi(x)` and :math:`\varphi(y)` multiply as :math:`e^{\omega x}e^{\omega y} = e^{\omega(x+y)}`
+    and :math:`\cos\omega x\cos\omega y + \sin\omega x\sin\omega y = \cos\omega(x-y)`, so one projection
+    and one exponential (or cosine) per sample suffice.
+    """
+    if kind not in KINDS:
+        raise NumericError(f"unknown feature kind '{kind}' (choose from {', '.join(KINDS)})")
+    u = x - y if kind == "trigonometric" else x + y
+    projections = (omega.reshape(-1, omega.shape[-1]) @ u).reshape(omega.shape[:-1])
+    return np.mean(single_feature(kind, x @ x + y @ y, projections), axis=-1)
 
 
-def mean_estimate(samples: np.ndarray, method: str, seed: int | None, **details) -> Estimate:
-    """Sample mean with standard error ``std(ddof=1)/sqrt(n)`` of independent replicates."""
-    if samples.size < 2 or not np.all(np.isfinite(samples)):
+@dataclass(frozen=True)
+class Moments:
+    r"""Count, mean and sum of squared deviations :math:`M_2` of a stream of replicates.
+
+    ``a + b`` pools two streams (Chan, Golub and LeVeque 1979):
+    :math:`\delta = \bar b - \bar a`, :math:`M_2 = M_{2,a} + M_{2,b} + \delta^2 n_a n_b/(n_a + n_b)`.
+    """
+
+    count: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    @classmethod
+    def of(cls, samples: np.ndarray) -> Moments:
+        mean = float(np.mean(samples)) if samples.size else 0.0
+        return cls(int(samples.size), mean, float(np.sum((samples - mean) ** 2)))
+
+    def __add__(self, other: Moments) -> Moments:
+        count = self.count + other.count
+        if not count:
+            return self
+        delta = other.mean - self.mean
+        return Moments(
+            count,
+            self.mean + delta * other.count / count,
+            self.m2 + other.m2 + delta**2 * self.count * other.count / count,
+        )
+
+    @property
+    def stderr(self) -> float:
+        """``std(ddof=1) / sqrt(n)`` (nan for fewer than two samples)."""
+        return float(np.sqrt(self.m2 / (self.count - 1) / self.count)) if self.count > 1 else float("nan")
+
+
+def mean_estimate(samples: np.ndarray | Moments, method: str, seed: int | None, **details) -> Estimate:
+    """Sample mean with standard error ``std(ddof=1)/sqrt(n)`` of independent replicates (array or :class:`Moments`)."""
+    moments = samples if isinstance(samples, Moments) else Moments.of(samples)
+    if moments.count < 2 or not np.isfinite(moments.mean + moments.m2):
         raise NumericError(f"{method}: need at least two finite replicates")
     return Estimate(
-        value=float(samples.mean()),
-        method=method,
-        n=int(samples.size),
-        seed=seed,
-        stderr=float(samples.std(ddof=1) / np.sqrt(samples.size)),
-        details=details,
+        value=moments.mean, method=method, n=moments.count, seed=seed, stderr=moments.stderr, details=details
     )
+
+
+def replicate_chunks(replicates: int, features: int, chunk: int) -> Iterator[int]:
+    """Replicates per chunk, in order: at most ``max(1, chunk // features)`` each, ``replicates`` in all."""
+    if chunk < 1:
+        raise NumericError(f"chunk size must be a positive number of samples, got {chunk}")
+    per_chunk = max(1, chunk // features)
+    for start in range(0, replicates, per_chunk):
+        yield min(per_chunk, replicates - start)
+
+
+def chunked_estimates(
+    rng: np.random.Generator,
+    kind: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    features: int,
+    replicates: int,
+    orthogonal: bool,
+    sign_fix: bool,
+    chunk: int,
+    transform: Callable[[np.ndarray], np.ndarray] = np.asarray,
+) -> tuple[Moments, dict[str, float]]:
+    """:class:`Moments` of ``transform`` of the per-replicate estimates, drawn ``chunk`` samples at a time.
+
+    iid frequencies are drawn in the order of one unchunked draw (same values for every ``chunk``);
+    orthogonal ones block by block per chunk.  For orthogonal frequencies the second result is
+    :func:`haar_check`'s summary, pooled over chunks (else empty).
+    """
+    moments, first = Moments(), Moments()
+    for count in replicate_chunks(replicates, features, chunk):
+        omega = frequencies(rng, count, features, x.size, orthogonal, sign_fix)
+        moments += Moments.of(transform(kernel_estimates(kind, x, y, omega)))
+        if orthogonal:
+            first += Moments.of(first_entries(omega))
+    return moments, haar_check(first) if orthogonal else {}
 
 
 def frequencies(
@@ -139,30 +220,33 @@ def kernel_mean(
     seed: int,
     orthogonal: bool = False,
     sign_fix: bool = True,
+    chunk: int = CHUNK,
 ) -> Estimate:
     r"""F1/F3: Monte Carlo mean of the :math:`m`-frequency estimator of :math:`e^{x\cdot y}`.
 
-    For orthogonal frequencies ``details`` carries :func:`haar_check`.
+    ``replicates`` x ``features`` samples, evaluated ``chunk`` samples at a time (memory bounded by
+    ``chunk``, not by the number of samples).  For orthogonal frequencies ``details`` carries
+    :func:`haar_check`.
     """
-    rng = np.random.default_rng(seed)
-    omega = frequencies(rng, replicates, features, x.size, orthogonal, sign_fix)
-    return mean_estimate(
-        kernel_estimates(kind, x, y, omega),
-        f"mean of {replicates} {kind} estimates, {_layout(features, orthogonal, sign_fix)} each",
-        seed,
-        **(haar_check(omega) if orthogonal else {}),
+    moments, details = chunked_estimates(
+        np.random.default_rng(seed), kind, x, y, features, replicates, orthogonal, sign_fix, chunk
     )
+    method = f"mean of {replicates} {kind} estimates, {_layout(features, orthogonal, sign_fix)} each"
+    return mean_estimate(moments, method, seed, **details)
 
 
-def haar_check(omega: np.ndarray) -> dict[str, float]:
-    r"""Mean of :math:`Q_{11}` (first coordinate of the first direction) over replicates, and its z-score.
+def first_entries(omega: np.ndarray) -> np.ndarray:
+    """:math:`Q_{11}` of every replicate: the first coordinate of the first direction, shape (n,)."""
+    return omega[:, 0, 0] / np.linalg.norm(omega[:, 0], axis=-1)
+
+
+def haar_check(first: Moments) -> dict[str, float]:
+    r"""Mean of :math:`Q_{11}` (:func:`first_entries`) over replicates, and its standard error.
 
     For Haar :math:`Q` the first column is uniform on the sphere, so the mean is 0; numpy's
     unfixed QR gives :math:`Q_{11} < 0` always (mean :math:`\approx -\sqrt{2/(\pi d)}`).
     """
-    first = omega[:, 0, 0] / np.linalg.norm(omega[:, 0], axis=-1)
-    stderr = first.std(ddof=1) / np.sqrt(first.size)
-    return {"first_entry_mean": float(first.mean()), "first_entry_stderr": float(stderr)}
+    return {"first_entry_mean": first.mean, "first_entry_stderr": first.stderr}
 
 
 def _squared_errors(
@@ -174,22 +258,20 @@ def _squared_errors(
     replicates: int,
     orthogonal: bool,
     sign_fix: bool,
+    chunk: int = CHUNK,
 ) -> Estimate:
     """Mean squared error with its s.e.; the s.e. includes a float64 floor (see ``ROUNDING_FLOOR``).
 
-    For orthogonal frequencies ``details`` carries :func:`haar_check`."""
-    omega = frequencies(rng, replicates, features, x.size, orthogonal, sign_fix)
-    errors = (kernel_estimates(kind, x, y, omega) - np.exp(x @ y)) ** 2
-    mse = mean_estimate(
-        errors, f"mean squared error of {replicates} {kind} estimators, {_layout(features, orthogonal, sign_fix)}", None
+    Chunked as in :func:`kernel_mean`; for orthogonal frequencies ``details`` carries :func:`haar_check`."""
+    target = np.exp(x @ y)
+    moments, details = chunked_estimates(
+        rng, kind, x, y, features, replicates, orthogonal, sign_fix, chunk, lambda estimates: (estimates - target) ** 2
     )
+    method = f"mean squared error of {replicates} {kind} estimators, {_layout(features, orthogonal, sign_fix)}"
+    mse = mean_estimate(moments, method, None)
     floor = (ROUNDING_FLOOR * np.exp((x @ x + y @ y) / 2)) ** 2
     return Estimate(
-        value=mse.value,
-        method=mse.method,
-        n=mse.n,
-        stderr=float(np.hypot(mse.stderr, floor)),
-        details=haar_check(omega) if orthogonal else {},
+        value=mse.value, method=mse.method, n=mse.n, stderr=float(np.hypot(mse.stderr, floor)), details=details
     )
 
 
@@ -202,9 +284,10 @@ def kernel_mse(
     seed: int,
     orthogonal: bool = False,
     sign_fix: bool = True,
+    chunk: int = CHUNK,
 ) -> Estimate:
     r"""F2/F3: Monte Carlo MSE :math:`E(\widehat{\mathrm{SM}}_m - e^{x\cdot y})^2` over ``replicates`` estimators."""
-    mse = _squared_errors(np.random.default_rng(seed), kind, x, y, features, replicates, orthogonal, sign_fix)
+    mse = _squared_errors(np.random.default_rng(seed), kind, x, y, features, replicates, orthogonal, sign_fix, chunk)
     return Estimate(value=mse.value, method=mse.method, n=mse.n, seed=seed, stderr=mse.stderr, details=mse.details)
 
 
@@ -250,14 +333,20 @@ def _hermite_rule(count: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights / np.sqrt(2 * np.pi)
 
 
-def single_feature(kind: str, sq: np.ndarray, spread: np.ndarray, g: np.ndarray) -> np.ndarray:
-    r"""One-frequency estimator :math:`Z` as a function of :math:`g = \omega\cdot u/|u|`, :math:`|u|` = ``spread``,
-    :math:`|x|^2 + |y|^2` = ``sq`` (broadcasting)."""
+def single_feature(kind: str, sq: np.ndarray | float, s: np.ndarray) -> np.ndarray:
+    r"""One-frequency estimator :math:`Z` as a function of :math:`s = \omega\cdot u` (:math:`u = x + y`, or
+    :math:`x - y` for trigonometric features) and :math:`|x|^2 + |y|^2` = ``sq`` (broadcasting):
+    :math:`e^{s - sq/2}`, :math:`e^{-sq/2}\cosh s`, :math:`e^{sq/2}\cos s`.  Overwrites ``s``."""
     if kind == "positive":
-        return np.exp(spread * g - sq / 2)
+        s -= sq / 2
+        return np.exp(s, out=s)
     if kind == "hyperbolic":
-        return np.exp(-sq / 2) * np.cosh(spread * g)
-    return np.exp(sq / 2) * np.cos(spread * g)
+        np.cosh(s, out=s)
+        s *= np.exp(-sq / 2)
+        return s
+    np.cos(s, out=s)
+    s *= np.exp(sq / 2)
+    return s
 
 
 def single_feature_mse(kind: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -270,7 +359,7 @@ def single_feature_mse(kind: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.nd
     target = np.exp(np.sum(xs * ys, axis=-1))
     sq = np.sum(xs**2 + ys**2, axis=-1)
     spread = np.linalg.norm(xs - ys if kind == "trigonometric" else xs + ys, axis=-1)
-    return gaussian_expectation(lambda g: (single_feature(kind, sq, spread, g[:, None]) - target) ** 2)
+    return gaussian_expectation(lambda g: (single_feature(kind, sq, spread * g[:, None]) - target) ** 2)
 
 
 def grid(max_norm: float, norm_steps: int, angle_steps: int) -> list[tuple[float, float, float]]:

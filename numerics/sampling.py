@@ -23,6 +23,15 @@ Statistical decisions are made at :data:`ALPHA` each:
 Chains that start from the target law itself (drawn i.i.d. here) give i.i.d.
 final states whose law is :math:`\pi P^T`; that equals :math:`\pi` exactly when
 :math:`\pi` is stationary, so those tests carry no mixing-time approximation.
+
+Chain estimators (:func:`run_chains`) hold :math:`C` chains in one state array
+of shape ``(C, ...)`` and update all of them with one vectorised step per time
+step, from one ``np.random.default_rng(seed)``.  A mean :math:`E_\pi f` is the
+average of the per-chain time averages :math:`\bar f_c` over :math:`t = 1..T`;
+its standard error is the **between-chain** one, :math:`s(\bar f_c)/\sqrt C`
+(:meth:`ChainRun.mean_and_error`), honest under any autocorrelation inside a
+chain because the :math:`\bar f_c` are i.i.d.  Law tests use only the final
+states, one per chain.
 """
 
 from __future__ import annotations
@@ -126,7 +135,8 @@ def ks_fit(samples: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray], alpha: 
     return dataclasses.asdict(fit)
 
 
-def _mean_and_error(values: np.ndarray) -> tuple[float, float]:
+def mean_and_error(values: np.ndarray) -> tuple[float, float]:
+    r"""Sample mean and its standard error :math:`s/\sqrt{m}` of ``m`` i.i.d. values."""
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(values.size))
 
 
@@ -189,7 +199,7 @@ def rejection_trials(n: int, slack: float, draws: int, seed: int) -> Estimate:
         flags.append(_propose_and_test(rng, rho, q, envelope, draws)[1])
         found += int(flags[-1].sum())
     trials = np.diff(np.flatnonzero(np.concatenate(flags)), prepend=-1)[:draws]
-    mean, error = _mean_and_error(trials)
+    mean, error = mean_and_error(trials)
     return Estimate(
         value=mean,
         stderr=error,
@@ -254,7 +264,7 @@ def importance(n: int, hole: int, batch: int, replications: int, samples: int, s
     rng = np.random.default_rng(seed)
     rho, q = finite_target(n), finite_proposal(n, hole)
     draws = rng.choice(n, size=(replications, batch), p=q)
-    z_mean, z_error = _mean_and_error((rho[draws] / q[draws]).mean(axis=1))
+    z_mean, z_error = mean_and_error((rho[draws] / q[draws]).mean(axis=1))
     points = rng.choice(n, size=samples, p=q)
     weights = rho[points] / q[points]
     snis = float(np.sum(weights * points) / weights.sum())
@@ -267,6 +277,63 @@ def importance(n: int, hole: int, batch: int, replications: int, samples: int, s
         seed=seed,
         details={"snis": snis, "snis_stderr": snis_error, "snis_samples": samples, "max_weight": float(weights.max())},
     )
+
+
+# ---------------------------------------------------------------- many chains at once
+
+
+Transition = Callable[[np.random.Generator, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""One step of every chain at once: ``(rng, states) -> (next states, accepted flags)``, vectorised over axis 0."""
+
+
+@dataclass(frozen=True)
+class ChainRun:
+    r""":math:`C` independent chains after :math:`T` = ``steps`` steps of :func:`run_chains`.
+
+    ``final``: the states :math:`x_{c,T}`; ``means``: the per-chain time averages
+    :math:`\bar f_c = \frac1T\sum_{t=1}^{T} f(x_{c,t})`; ``accepted``: accepted moves per chain.
+    """
+
+    final: np.ndarray
+    means: np.ndarray
+    accepted: np.ndarray
+    steps: int
+
+    def mean_and_error(self) -> tuple[float, float]:
+        r""":math:`\hat\mu = \frac1C\sum_c \bar f_c` and its **between-chain** standard error :math:`s(\bar f_c)/\sqrt C`.
+
+        The chains are independent and identically started, so the :math:`\bar f_c` are
+        i.i.d.; their sample variance contains every autocorrelation inside a chain,
+        so this standard error needs no autocorrelation-time estimate.
+        """
+        return mean_and_error(self.means)
+
+    def acceptance(self) -> tuple[float, float]:
+        """Acceptance rate and its between-chain standard error (flags inside one chain are correlated; chains are not)."""
+        return mean_and_error(self.accepted / self.steps)
+
+
+def run_chains(
+    rng: np.random.Generator,
+    start: np.ndarray,
+    transition: Transition,
+    steps: int,
+    observe: Callable[[np.ndarray], np.ndarray],
+) -> ChainRun:
+    r"""Run all chains side by side: ``steps`` vectorised calls of ``transition`` on the state array.
+
+    The only Python loop is over time; each step updates every chain (axis 0 of
+    ``start``) with one array operation.  ``observe`` maps states to the
+    per-chain values :math:`f(x_{c,t})` that are averaged over :math:`t = 1..T`.
+    """
+    states = start
+    totals = np.zeros(start.shape[0])
+    accepted = np.zeros(start.shape[0], dtype=np.int64)
+    for _ in range(steps):
+        states, moved = transition(rng, states)
+        totals += observe(states)
+        accepted += moved
+    return ChainRun(states, totals / steps, accepted, steps)
 
 
 # ---------------------------------------------------------------- chains on a finite space
@@ -298,25 +365,37 @@ def graph_structure(matrix: np.ndarray, start: int = 0) -> GraphStructure:
     return GraphStructure(components, _period(home, start), nx.is_aperiodic(home))
 
 
-def mh_matrix(weights: np.ndarray, proposal: np.ndarray, hastings: bool = True) -> np.ndarray:
-    r"""Float MH kernel :math:`P(x,y) = q(y|x)\min(1, \rho_y q(x|y)/(\rho_x q(y|x)))`, remainder on the diagonal."""
+def mh_acceptance(weights: np.ndarray, proposal: np.ndarray, hastings: bool = True) -> np.ndarray:
+    r"""Acceptance table :math:`\alpha(x,y) = \min(1, \rho_y q(x|y)/(\rho_x q(y|x)))` where :math:`q(y|x) > 0`, else 0.
+
+    Without ``hastings`` the ratio is Metropolis' :math:`\rho_y/\rho_x`.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = weights[None, :] / weights[:, None] * (proposal.T / proposal if hastings else 1.0)
-    kernel = np.where(proposal > 0, proposal * np.minimum(1.0, np.nan_to_num(ratio)), 0.0)
+    return np.where(proposal > 0, np.minimum(1.0, np.nan_to_num(ratio)), 0.0)
+
+
+def mh_matrix(weights: np.ndarray, proposal: np.ndarray, hastings: bool = True) -> np.ndarray:
+    r"""Float MH kernel :math:`P(x,y) = q(y|x)\,\alpha(x,y)` (:func:`mh_acceptance`), remainder on the diagonal."""
+    kernel = proposal * mh_acceptance(weights, proposal, hastings)
     np.fill_diagonal(kernel, 0.0)
     np.fill_diagonal(kernel, 1.0 - kernel.sum(axis=1))
     return kernel
 
 
-def mh_accept(
-    rng: np.random.Generator, current: np.ndarray, proposed: np.ndarray, weights: np.ndarray, proposal: np.ndarray, hastings: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""One vectorised MH decision per chain: accept w.p. :math:`\min(1, \rho_y q(x|y)/(\rho_x q(y|x)))`."""
-    ratio = weights[proposed] / weights[current]
-    if hastings:
-        ratio = ratio * proposal[proposed, current] / proposal[current, proposed]
-    accept = rng.random(current.size) < ratio
-    return np.where(accept, proposed, current), accept
+def mh_step(acceptance: np.ndarray, propose: Callable[[np.random.Generator, np.ndarray], np.ndarray]) -> Transition:
+    r"""The MH transition on a finite space: ``propose`` a state for every chain, accept w.p. ``acceptance[x, y]``.
+
+    The table is read flat at :math:`x\,|S| + y` (one gather instead of numpy's slower 2-d fancy indexing).
+    """
+    flat, size = acceptance.reshape(-1), acceptance.shape[1]
+
+    def transition(rng: np.random.Generator, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        proposed = propose(rng, states)
+        accept = rng.random(states.size) < flat[states * size + proposed]
+        return np.where(accept, proposed, states), accept
+
+    return transition
 
 
 def flow_asymmetry(weights: np.ndarray, kernel: np.ndarray) -> float:
@@ -329,53 +408,82 @@ def ring_weights(n: int, skew: int) -> np.ndarray:
     return np.arange(1, n + 1, dtype=float) ** skew
 
 
-def _crosses_bridge(source: np.ndarray, target: np.ndarray, n: int) -> np.ndarray:
-    low, high = np.minimum(source, target), np.maximum(source, target)
+def ring_bridges(n: int) -> np.ndarray:
+    r"""``bridges[x, y]``: the step :math:`x \to y` crosses a bridge edge, :math:`\{h-1, h\}` or :math:`\{n-1, 0\}` (:math:`h = \lfloor n/2\rfloor`)."""
+    states = np.arange(n)
+    low, high = np.minimum.outer(states, states), np.maximum.outer(states, states)
     return ((low == n // 2 - 1) & (high == n // 2)) | ((low == 0) & (high == n - 1))
 
 
 def ring_proposal(n: int, lean: float, bridge: float) -> np.ndarray:
     """The ring proposal as a float matrix (see :mod:`theorems.sampling` for the mechanism)."""
-    states = np.arange(n)
+    states, bridges = np.arange(n), ring_bridges(n)
     matrix = np.zeros((n, n))
     for step, prob in ((1, lean), (-1, 1.0 - lean)):
         target = (states + step) % n
-        gate = np.where(_crosses_bridge(states, target, n), bridge, 1.0)
+        gate = np.where(bridges[states, target], bridge, 1.0)
         np.add.at(matrix, (states, target), prob * gate)
         np.add.at(matrix, (states, states), prob * (1.0 - gate))
     return matrix
 
 
-def ring_propose(rng: np.random.Generator, states: np.ndarray, n: int, lean: float, bridge: float) -> np.ndarray:
-    """Sample the ring proposal for every chain: a step of +1 w.p. ``lean``; a bridge is crossed w.p. ``bridge``."""
-    target = (states + np.where(rng.random(states.size) < lean, 1, -1)) % n
-    blocked = _crosses_bridge(states, target, n) & (rng.random(states.size) >= bridge)
-    return np.where(blocked, states, target)
+@dataclass(frozen=True)
+class RingMoves:
+    r"""The ring proposal's two moves from each state, flat: move :math:`m = 2x + s` (:math:`s = 0`: :math:`x+1`, :math:`s = 1`: :math:`x-1`).
+
+    ``target[m]``: the neighbour; ``gate[m]``: the probability that the move goes through
+    (``bridge`` on a bridge edge, :func:`ring_bridges`; 1 elsewhere).
+    """
+
+    target: np.ndarray
+    gate: np.ndarray
+    lean: float
+
+
+def ring_moves(n: int, lean: float, bridge: float) -> RingMoves:
+    """The :class:`RingMoves` of the ring with ``n`` states."""
+    states = np.arange(n)
+    target = np.stack([(states + 1) % n, (states - 1) % n], axis=1)
+    gate = np.where(ring_bridges(n)[states[:, None], target], bridge, 1.0)
+    return RingMoves(target.reshape(-1), gate.reshape(-1), lean)
+
+
+def ring_propose(rng: np.random.Generator, states: np.ndarray, moves: RingMoves) -> np.ndarray:
+    """Sample the ring proposal for every chain: +1 w.p. ``lean`` (else -1), blocked (stay) w.p. ``1 - gate``."""
+    move = 2 * states + (rng.random(states.size) >= moves.lean)
+    return np.where(rng.random(states.size) < moves.gate[move], moves.target[move], states)
+
+
+def ring_chain(n: int, skew: int, lean: float, bridge: float, hastings: bool) -> Transition:
+    """The ring MH transition: the proposal sampled move by move (:func:`ring_propose`), accepted by :func:`mh_acceptance`."""
+    acceptance = mh_acceptance(ring_weights(n, skew), ring_proposal(n, lean, bridge), hastings)
+    moves = ring_moves(n, lean, bridge)
+    return mh_step(acceptance, lambda rng, states: ring_propose(rng, states, moves))
 
 
 def mh_stationary(n: int, skew: int, lean: float, hastings: int, chains: int, steps: int, seed: int) -> Estimate:
-    r"""M3: ``chains`` ring chains started i.i.d. from :math:`\pi`, ``steps`` MH steps each.
+    r"""M3: ``chains`` ring chains started i.i.d. from :math:`\pi`, ``steps`` MH steps each, all run at once.
 
-    Value: the mean final state (standard error across chains); ``details``:
-    final counts, acceptance rate and the float kernel's flow asymmetry.
+    Value: :math:`E_\pi x` estimated by the mean of the per-chain time averages
+    of :math:`x_1..x_T` (each :math:`x_t \sim \pi` under the claim), with the
+    between-chain standard error (:meth:`ChainRun.mean_and_error`).
+    ``details``: counts of the final states (i.i.d. across chains, law
+    :math:`\pi P^T`), acceptance rate and the float kernel's flow asymmetry.
     """
     rng = np.random.default_rng(seed)
     weights, proposal = ring_weights(n, skew), ring_proposal(n, lean, 1.0)
-    states = rng.choice(n, size=chains, p=weights / weights.sum())
-    accepted = 0
-    for _ in range(steps):
-        states, moved = mh_accept(rng, states, ring_propose(rng, states, n, lean, 1.0), weights, proposal, bool(hastings))
-        accepted += int(moved.sum())
-    mean, error = _mean_and_error(states)
+    start = rng.choice(n, size=chains, p=weights / weights.sum())
+    run = run_chains(rng, start, ring_chain(n, skew, lean, 1.0, bool(hastings)), steps, observe=lambda states: states)
+    mean, error = run.mean_and_error()
     return Estimate(
         value=mean,
         stderr=error,
-        method=f"{chains} independent MH chains from pi, {steps} steps each",
+        method=f"{chains} independent MH chains from pi, {steps} steps each; between-chain s.e. of per-chain means",
         n=chains,
         seed=seed,
         details={
-            "counts": np.bincount(states, minlength=n),
-            "acceptance_rate": accepted / (chains * steps),
+            "counts": np.bincount(run.final, minlength=n),
+            "acceptance_rate": run.acceptance()[0],
             "flow_asymmetry": flow_asymmetry(weights, mh_matrix(weights, proposal, bool(hastings))),
         },
     )
@@ -413,9 +521,8 @@ def mh_convergence(n: int, skew: int, bridge: float, chains: int, max_steps: int
         raise NumericError(
             f"the chain is irreducible and aperiodic but TV(P^{steps}(0, .), pi) = {tv:.3g} > {MIXED_TV:g}: raise max_steps"
         )
-    states = np.zeros(chains, dtype=int)
-    for _ in range(steps):
-        states = mh_accept(rng, states, ring_propose(rng, states, n, 0.5, bridge), weights, proposal, True)[0]
+    start = np.zeros(chains, dtype=int)
+    final = run_chains(rng, start, ring_chain(n, skew, 0.5, bridge, True), steps, observe=lambda states: states).final
     moduli = np.sort(np.abs(np.linalg.eigvals(kernel)))
     return Estimate(
         value=float(len(proposal_graph.components)),
@@ -429,7 +536,7 @@ def mh_convergence(n: int, skew: int, bridge: float, chains: int, max_steps: int
             "steps": steps,
             "tv_after_steps": tv,
             "second_eigenvalue_modulus": float(moduli[-2]),
-            "counts": np.bincount(states, minlength=n),
+            "counts": np.bincount(final, minlength=n),
         },
     )
 
@@ -455,29 +562,39 @@ def quartic_draws(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.concatenate(kept)[:size]
 
 
-def mh_continuous(step: float, drift: float, chains: int, steps: int, seed: int) -> Estimate:
-    r"""M3 on :math:`\mathbb{R}`: random-walk Metropolis for :math:`e^{-x^4/4}`, ``chains`` chains from :math:`\pi`.
+def quartic_chain(step: float, drift: float) -> Transition:
+    r"""Random-walk Metropolis for :math:`e^{-x^4/4}`: :math:`y = x + \mathrm{drift} + \mathrm{step}\,\xi`, accepted w.p. :math:`\min(1, \rho(y)/\rho(x))`."""
 
-    Proposal :math:`y = x + \mathrm{drift} + \mathrm{step}\,\xi`, accepted w.p.
-    :math:`\min(1, \rho(y)/\rho(x))`.  Value: mean of :math:`x_T^2` across chains;
-    ``details``: a KS test of :math:`x_T` against :func:`quartic_cdf`.
+    def transition(rng: np.random.Generator, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        proposed = states + drift + step * rng.standard_normal(states.size)
+        accept = rng.random(states.size) < np.exp(np.minimum(0.0, (states**4 - proposed**4) / 4))
+        return np.where(accept, proposed, states), accept
+
+    return transition
+
+
+def mh_continuous(step: float, drift: float, chains: int, steps: int, seed: int) -> Estimate:
+    r"""M3 on :math:`\mathbb{R}`: :func:`quartic_chain` on ``chains`` chains started from :math:`\pi`, all run at once.
+
+    Value: :math:`E_\pi x^2` estimated by the mean of the per-chain time averages
+    of :math:`x_1^2..x_T^2`, with the between-chain standard error
+    (:meth:`ChainRun.mean_and_error`); ``details``: a KS test of the final
+    states (i.i.d. across chains) against :func:`quartic_cdf`.
     """
     rng = np.random.default_rng(seed)
-    states = quartic_draws(rng, chains)
-    accepted = 0
-    for _ in range(steps):
-        proposed = states + drift + step * rng.standard_normal(chains)
-        accept = rng.random(chains) < np.exp(np.minimum(0.0, (states**4 - proposed**4) / 4))
-        states = np.where(accept, proposed, states)
-        accepted += int(accept.sum())
-    mean, error = _mean_and_error(states**2)
+    run = run_chains(rng, quartic_draws(rng, chains), quartic_chain(step, drift), steps, observe=np.square)
+    mean, error = run.mean_and_error()
     return Estimate(
         value=mean,
         stderr=error,
-        method=f"{chains} random-walk Metropolis chains from pi, {steps} steps each",
+        method=f"{chains} random-walk Metropolis chains from pi, {steps} steps each; between-chain s.e. of per-chain means",
         n=chains,
         seed=seed,
-        details={"ks": ks_fit(states, quartic_cdf), "acceptance_rate": accepted / (chains * steps), "mean": float(states.mean())},
+        details={
+            "ks": ks_fit(run.final, quartic_cdf),
+            "acceptance_rate": run.acceptance()[0],
+            "mean": float(run.final.mean()),
+        },
     )
 
 
@@ -507,38 +624,81 @@ def _coordinate_proposal(
     return candidates, scores / scores.sum(axis=1, keepdims=True)
 
 
-def gibbs(dims: int, values: int, power: int, chains: int, steps: int, seed: int) -> Estimate:
-    r"""M4: random-scan Gibbs run as MH (the reverse proposal computed from the proposed state), chains from :math:`\pi`.
+@dataclass(frozen=True)
+class GibbsMoves:
+    r"""Every random-scan coordinate move of the Gibbs-as-MH chain, as tables indexed ``[state, coordinate, value]``.
 
-    Value: the acceptance rate over all ``chains * steps`` proposals with its
-    Clopper–Pearson interval; ``details``: the largest :math:`|r - 1|` of the
-    float acceptance ratios and the final counts.
+    ``target``: the state :math:`y` reached by setting coordinate :math:`i` of :math:`x` to the value;
+    ``cumulative``: the proposal law :math:`q(y|x) \propto \rho(y)^{p}` along the coordinate, summed up;
+    ``ratio``: the MH ratio :math:`\rho(y)q(x|y)/(\rho(x)q(y|x))`, the reverse proposal :math:`q(x|y)`
+    read from :math:`y`'s own row.
+    """
+
+    target: np.ndarray
+    cumulative: np.ndarray
+    ratio: np.ndarray
+
+
+def gibbs_moves(states: np.ndarray, weights: np.ndarray, power: int) -> GibbsMoves:
+    """The tables of :class:`GibbsMoves` for all states and coordinates at once (:func:`_coordinate_proposal`)."""
+    count, dims = states.shape
+    at, coordinate = np.repeat(np.arange(count), dims), np.tile(np.arange(dims), count)
+    target, forward = _coordinate_proposal(states, weights, at, coordinate, power)
+    backward = forward[target * dims + coordinate[:, None], states[at, coordinate][:, None]]
+    ratio = weights[target] * backward / (weights[at][:, None] * forward)
+    shape = (count, dims, -1)
+    return GibbsMoves(target.reshape(shape), forward.cumsum(axis=1).reshape(shape), ratio.reshape(shape))
+
+
+def gibbs_chain(moves: GibbsMoves) -> Transition:
+    r"""One random-scan step for every chain: a uniform coordinate, a value by inverse CDF, the MH accept test.
+
+    The tables are read flat: move :math:`m = (x\,d + i)\,k + j`; the value :math:`j` is the number of
+    cumulative proposal probabilities below a uniform, counted one table column at a time (:math:`k - 1`
+    columns, so :math:`j \le k - 1`).
+    """
+    dims, values = moves.target.shape[1:]
+    columns = np.ascontiguousarray(moves.cumulative.reshape(-1, values)[:, :-1].T)
+    target, ratio = moves.target.reshape(-1), moves.ratio.reshape(-1)
+
+    def transition(rng: np.random.Generator, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        row = current * dims + rng.integers(dims, size=current.size)
+        uniform = rng.random(current.size)
+        move = row * values
+        for column in columns:
+            move += column[row] < uniform
+        accept = rng.random(current.size) < ratio[move]
+        return np.where(accept, target[move], current), accept
+
+    return transition
+
+
+def gibbs(dims: int, values: int, power: int, chains: int, steps: int, seed: int) -> Estimate:
+    r"""M4: random-scan Gibbs run as MH (:func:`gibbs_chain`) on ``chains`` chains from :math:`\pi`, all run at once.
+
+    Value: the acceptance rate, as the mean of the per-chain rates with the
+    between-chain standard error (accept flags inside one chain are
+    correlated; the chains are independent).  ``details``: the largest
+    :math:`|r - 1|` over *every* possible move's float ratio, and the counts of
+    the final states (i.i.d. across chains).
     """
     rng = np.random.default_rng(seed)
     states = gibbs_states(dims, values)
     weights = gibbs_weights(states)
-    current = rng.choice(weights.size, size=chains, p=weights / weights.sum())
-    rows = np.arange(chains)
-    accepted, deviation = 0, 0.0
-    for _ in range(steps):
-        coordinate = rng.integers(dims, size=chains)
-        candidates, forward = _coordinate_proposal(states, weights, current, coordinate, power)
-        choice = np.minimum((forward.cumsum(axis=1) < rng.random(chains)[:, None]).sum(axis=1), values - 1)
-        proposed = candidates[rows, choice]
-        _, backward = _coordinate_proposal(states, weights, proposed, coordinate, power)
-        ratio = weights[proposed] * backward[rows, states[current, coordinate]] / (weights[current] * forward[rows, choice])
-        accept = rng.random(chains) < ratio
-        current = np.where(accept, proposed, current)
-        accepted += int(accept.sum())
-        deviation = max(deviation, float(np.abs(ratio - 1).max()))
-    total = chains * steps
+    moves = gibbs_moves(states, weights, power)
+    start = rng.choice(weights.size, size=chains, p=weights / weights.sum())
+    run = run_chains(rng, start, gibbs_chain(moves), steps, observe=lambda current: current)
+    rate, error = run.acceptance()
     return Estimate(
-        value=accepted / total,
-        interval=proportion_interval(accepted, total),
-        method=f"random-scan Gibbs as MH, {chains} chains x {steps} steps; Clopper-Pearson at 1 - {ALPHA:g}",
-        n=total,
+        value=rate,
+        stderr=error,
+        method=f"random-scan Gibbs as MH, {chains} chains x {steps} steps; between-chain s.e. of per-chain rates",
+        n=chains,
         seed=seed,
-        details={"max_ratio_deviation": deviation, "counts": np.bincount(current, minlength=weights.size)},
+        details={
+            "max_ratio_deviation": float(np.abs(moves.ratio - 1).max()),
+            "counts": np.bincount(run.final, minlength=weights.size),
+        },
     )
 
 
@@ -609,56 +769,77 @@ def sentence_table(space: list[tuple[int, ...]], length: int, vocab: int) -> Sen
     return SentenceTable(tokens, (tokens >= 0).sum(axis=1), lookup, radix)
 
 
-def cgmh_propose(rng: np.random.Generator, table: SentenceTable, current: np.ndarray, length: int, vocab: int) -> np.ndarray:
-    """Apply one random insert/delete/replace to every chain's sentence (vectorised over chains)."""
-    size = table.sizes[current]
-    can_insert, can_delete = size < length, size > 1
-    pick = np.floor(rng.random(current.size) * (1 + can_insert + can_delete)).astype(int)
-    action = np.where(pick == 0, REPLACE, np.where((pick == 1) & can_insert, INSERT, DELETE))
-    slots = size + (action == INSERT)
-    pos = np.floor(rng.random(current.size) * slots).astype(int)[:, None]
-    word = rng.choice(vocab, size=current.size, p=word_law(vocab))[:, None]
-    tokens = table.tokens[current]
-    column = np.arange(length)[None, :]
-    padding = np.full((current.size, 1), -1)
+def edit_sentences(tokens: np.ndarray, action: np.ndarray, pos: np.ndarray, word: np.ndarray) -> np.ndarray:
+    """Apply one replace/insert/delete at ``pos`` (with ``word``) to each padded token row, vectorised over rows."""
+    rows, length = tokens.shape
+    column, pos, word = np.arange(length)[None, :], pos[:, None], word[:, None]
+    padding = np.full((rows, 1), -1)
     right = np.hstack([padding, tokens[:, :-1]])
     left = np.hstack([tokens[:, 1:], padding])
     replaced = np.where(column == pos, word, tokens)
     inserted = np.where(column < pos, tokens, np.where(column == pos, word, right))
     deleted = np.where(column < pos, tokens, left)
-    moved = np.select([action[:, None] == REPLACE, action[:, None] == INSERT], [replaced, inserted], deleted)
-    return table.index(moved)
+    return np.select([action[:, None] == REPLACE, action[:, None] == INSERT], [replaced, inserted], deleted)
+
+
+def sentence_moves(table: SentenceTable, length: int, vocab: int) -> np.ndarray:
+    """``moves[s, a, p, w]``: the sentence that action ``a`` at position ``p`` with word ``w`` makes of ``s`` (-1: not allowed).
+
+    Every edit of every sentence, applied once by :func:`edit_sentences` on the token rows.
+    """
+    grid = np.meshgrid(np.arange(table.sizes.size), np.arange(3), np.arange(length + 1), np.arange(vocab), indexing="ij")
+    sentence, action, pos, word = (axis.ravel() for axis in grid)
+    size = table.sizes[sentence]
+    allowed = ((action != INSERT) | (size < length)) & ((action != DELETE) | (size > 1)) & (pos < size + (action == INSERT))
+    moved = table.index(edit_sentences(table.tokens[sentence], action, pos, word))
+    return np.where(allowed, moved, -1).reshape(grid[0].shape)
+
+
+def cgmh_propose(rng: np.random.Generator, table: SentenceTable, moves: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Draw one insert/delete/replace for every chain's sentence and look its result up in ``moves`` (:func:`sentence_moves`)."""
+    _, actions, positions, vocab = moves.shape
+    size = table.sizes[current]
+    can_insert, can_delete = size < positions - 1, size > 1
+    pick = np.floor(rng.random(current.size) * (1 + can_insert + can_delete)).astype(int)
+    action = np.where(pick == 0, REPLACE, np.where((pick == 1) & can_insert, INSERT, DELETE))
+    slots = size + (action == INSERT)
+    pos = np.floor(rng.random(current.size) * slots).astype(int)
+    word = rng.choice(vocab, size=current.size, p=word_law(vocab))
+    return moves.reshape(-1)[((current * actions + action) * positions + pos) * vocab + word]
 
 
 def cgmh(length: int, vocab: int, hastings: int, chains: int, steps: int, seed: int) -> Estimate:
-    r"""M5: CGMH chains on sentences, started i.i.d. from :math:`\pi`; the proposal sampled move by move.
+    r"""M5: CGMH chains on sentences, started i.i.d. from :math:`\pi`, all run at once; the proposal sampled move by move.
 
-    Value: mean final sentence length (standard error across chains);
-    ``details``: final counts, acceptance rate, flow asymmetry of the float
+    Value: :math:`E_\pi[\text{length}]` estimated by the mean of the per-chain
+    time averages of the length, with the between-chain standard error
+    (:meth:`ChainRun.mean_and_error`); ``details``: counts of the final states
+    (i.i.d. across chains), acceptance rate, flow asymmetry of the float
     kernel, and the proposal graph's components and aperiodicity (networkx).
     """
     rng = np.random.default_rng(seed)
     space = sentence_space(length, vocab)
     weights, proposal = sentence_weights(space), cgmh_proposal(space, length, vocab)
     table = sentence_table(space, length, vocab)
-    current = rng.choice(len(space), size=chains, p=weights / weights.sum())
-    accepted = 0
-    for _ in range(steps):
-        proposed = cgmh_propose(rng, table, current, length, vocab)
-        current, moved = mh_accept(rng, current, proposed, weights, proposal, bool(hastings))
-        accepted += int(moved.sum())
-    mean, error = _mean_and_error(table.sizes[current])
+    moves = sentence_moves(table, length, vocab)
+    start = rng.choice(len(space), size=chains, p=weights / weights.sum())
+    transition = mh_step(
+        mh_acceptance(weights, proposal, bool(hastings)),
+        lambda generator, current: cgmh_propose(generator, table, moves, current),
+    )
+    run = run_chains(rng, start, transition, steps, observe=lambda current: table.sizes[current])
+    mean, error = run.mean_and_error()
     kernel = mh_matrix(weights, proposal, bool(hastings))
     structure = graph_structure(kernel)
     return Estimate(
         value=mean,
         stderr=error,
-        method=f"{chains} CGMH chains from pi, {steps} insert/delete/replace steps each",
+        method=f"{chains} CGMH chains from pi, {steps} insert/delete/replace steps each; between-chain s.e. of per-chain means",
         n=chains,
         seed=seed,
         details={
-            "counts": np.bincount(current, minlength=len(space)),
-            "acceptance_rate": accepted / (chains * steps),
+            "counts": np.bincount(run.final, minlength=len(space)),
+            "acceptance_rate": run.acceptance()[0],
             "flow_asymmetry": flow_asymmetry(weights, kernel),
             "components": len(structure.components),
             "networkx_aperiodic": structure.aperiodic,

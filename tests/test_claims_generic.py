@@ -78,16 +78,3 @@ def test_dropping_a_hypothesis_fails_visibly(claim: twofold.Claim, hypothesis: t
     verdict = claim.verify(seed=0, drop=(hypothesis.name,), **hypothesis.witness)
     assert not verdict.passed
     assert verdict.summary().startswith("FAIL")
-
-
-@pytest.mark.tex
-def test_every_claim_typesets_in_one_sheet(quick_verdicts: dict[str, twofold.Verdict], tmp_path) -> None:
-    """Every statement, step and evidence table of every family compiles (a LaTeX slip fails here)."""
-    from test_sheet import _need_tex, _pdf_text
-
-    from twofold.sheet import compile_pdf, render_tex
-
-    _need_tex()
-    pdf = compile_pdf(render_tex([(claim, quick_verdicts[claim.id]) for claim in CLAIMS]), tmp_path / "all.pdf")
-    text = " ".join(_pdf_text(pdf).split())
-    assert text.count("Numeric evidence") == len(CLAIMS)

@@ -33,10 +33,10 @@ def test_verify_family_prints_a_table(capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_verify_json_has_one_record_per_claim(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "verify", "taylor", "--json", "--seed", "3")
-    records = json.loads(out)
+    records = json.loads(out)["verdicts"]
     assert code == 0 and len(records) == len(twofold.select(["taylor"]))
     assert {r["claim"] for r in records} >= {"taylor.even_positive", "taylor.minimum_table"}
-    assert all(r["passed"] and r["method"] and r["threshold"] is not None for r in records)
+    assert all(r["passed"] and r["comparison"]["method"] and r["comparison"]["threshold"] is not None for r in records)
 
 
 def test_explain_shows_steps_then_evidence(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,8 +19,10 @@ import pytest
 import sympy
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy import stats
 
 import twofold
+from benchmarks import bench_sampling
 from numerics import sampling as numeric
 from theorems import sampling as exact
 from twofold.derivation import Proof
@@ -107,7 +109,7 @@ def test_cgmh_space_and_law() -> None:
 
 
 def test_convergence_result_and_mixing() -> None:
-    classes, period, law = exact.mh_convergence(6, 2, sympy.Rational(1, 2)).result
+    classes, period, _ = exact.mh_convergence(6, 2, sympy.Rational(1, 2)).result
     assert (classes, period) == (1, 1)
     estimate = numeric.mh_convergence(6, 2, 0.5, 2000, 400, seed=0)
     assert estimate.details["tv_after_steps"] <= numeric.MIXED_TV
@@ -287,10 +289,11 @@ def test_cgmh_sampler_matches_its_proposal_matrix() -> None:
     length, vocab = 3, 2
     space = numeric.sentence_space(length, vocab)
     table = numeric.sentence_table(space, length, vocab)
+    moves = numeric.sentence_moves(table, length, vocab)
     proposal = numeric.cgmh_proposal(space, length, vocab)
     rng = np.random.default_rng(3)
     for start in range(len(space)):
-        moved = numeric.cgmh_propose(rng, table, np.full(20_000, start), length, vocab)
+        moved = numeric.cgmh_propose(rng, table, moves, np.full(20_000, start))
         assert numeric.law_fit(np.bincount(moved, minlength=len(space)), proposal[start]).passed
 
 
@@ -306,3 +309,164 @@ def test_graph_structure_on_a_split_and_a_periodic_ring() -> None:
 def test_snis_is_biased_at_two_draws() -> None:
     step = next(s for s in exact.importance(6, 0).steps if "biased" in s.description)
     assert step.rhs != 0
+
+
+# ---------------------------------------------------------------- chains vectorised across chains
+#
+# run_chains holds all chains in one array.  Law tests below start every chain at one state (not
+# from pi), run until the float matrix power is within TV 1e-9 of pi, and test the final states
+# (i.i.d. across chains) with law_fit at alpha = 1e-7 (chi-square and TV).  Calibration tests use
+# sum of z^2 over K seeds against chi2(K) at alpha = 1e-7 (two-sided).
+
+MIXED = 1e-9
+
+
+def gibbs_kernel(moves: numeric.GibbsMoves) -> np.ndarray:
+    """The transition matrix the move tables encode: q/d * min(1, r) off the diagonal, the rest on it."""
+    count, dims, _ = moves.target.shape
+    proposal = np.diff(moves.cumulative, axis=2, prepend=0.0)
+    rows = np.broadcast_to(np.arange(count)[:, None, None], moves.target.shape)
+    kernel = np.zeros((count, count))
+    np.add.at(kernel, (rows, moves.target), proposal / dims * np.minimum(1.0, moves.ratio))
+    kernel[np.diag_indices(count)] += 1.0 - kernel.sum(axis=1)
+    return kernel
+
+
+def steps_to_mix(kernel: np.ndarray, law: np.ndarray, start: int = 0) -> int:
+    """Smallest power (doubling) with TV(P^t(start, .), pi) <= MIXED."""
+    steps = 1
+    while 0.5 * np.abs(np.linalg.matrix_power(kernel, steps)[start] - law).sum() > MIXED:
+        steps *= 2
+        assert steps <= 4096, "the chain does not mix"
+    return steps
+
+
+def final_law_fit(transition: numeric.Transition, law: np.ndarray, steps: int, chains: int, seed: int) -> numeric.LawFit:
+    rng = np.random.default_rng(seed)
+    run = numeric.run_chains(rng, np.zeros(chains, dtype=int), transition, steps, observe=lambda states: states)
+    assert run.final.shape == (chains,) and run.accepted.max() <= steps
+    return numeric.law_fit(np.bincount(run.final, minlength=law.size), law)
+
+
+def ring_case(n: int, skew: int, lean: float, bridge: float, hastings: bool) -> tuple[numeric.Transition, np.ndarray, np.ndarray]:
+    weights = numeric.ring_weights(n, skew)
+    kernel = numeric.mh_matrix(weights, numeric.ring_proposal(n, lean, bridge), hastings)
+    return numeric.ring_chain(n, skew, lean, bridge, hastings), kernel, weights / weights.sum()
+
+
+def gibbs_case(dims: int, values: int, power: int) -> tuple[numeric.Transition, np.ndarray, np.ndarray]:
+    states = numeric.gibbs_states(dims, values)
+    weights = numeric.gibbs_weights(states)
+    moves = numeric.gibbs_moves(states, weights, power)
+    return numeric.gibbs_chain(moves), gibbs_kernel(moves), weights / weights.sum()
+
+
+def test_gibbs_move_tables_encode_a_pi_invariant_kernel() -> None:
+    """For every power the MH correction makes pi invariant; at power 1 every ratio is 1 (float)."""
+    for power in range(4):
+        _, kernel, law = gibbs_case(3, 3, power)
+        np.testing.assert_allclose(kernel.sum(axis=1), 1.0, atol=1e-15)  # sums of <= 9 terms
+        np.testing.assert_allclose(law @ kernel, law, atol=1e-15)
+    states = numeric.gibbs_states(3, 3)
+    assert np.abs(numeric.gibbs_moves(states, numeric.gibbs_weights(states), 1).ratio - 1).max() <= 4.5e-16
+
+
+@pytest.mark.parametrize(
+    "case", [ring_case(6, 2, 0.7, 1.0, True), ring_case(7, 1, 0.5, 0.5, True), gibbs_case(3, 3, 1)], ids=["ring", "ring-bridged", "gibbs"]
+)
+def test_vectorised_chains_reach_the_stationary_law(case: tuple) -> None:
+    """20 000 chains from state 0, run until mixed (float TV <= 1e-9): final states pass chi-square and TV at 1e-7."""
+    transition, kernel, law = case
+    fit = final_law_fit(transition, law, steps_to_mix(kernel, law), chains=20_000, seed=11)
+    assert fit.passed, fit
+
+
+def test_a_chain_without_the_hastings_factor_is_rejected() -> None:
+    """Power of the same test: the Metropolis ratio with an asymmetric proposal converges elsewhere (TV 0.27)."""
+    transition, _, law = ring_case(6, 2, 0.7, 1.0, False)
+    fit = final_law_fit(transition, law, 128, chains=20_000, seed=11)
+    assert not fit.passed and fit.tv > 0.2
+
+
+def z_squares(n: int, chains: int, steps: int, seeds: range) -> tuple[float, float]:
+    r"""Sum over seeds of :math:`z^2` for :math:`E_\pi x` on the ring (n, skew 2, lean 0.7): between-chain s.e., and i.i.d. s.e."""
+    transition, _, law = ring_case(n, 2, 0.7, 1.0, True)
+    states = np.arange(n)
+    mean, variance = law @ states, law @ states**2 - (law @ states) ** 2
+    between = naive = 0.0
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        run = numeric.run_chains(rng, rng.choice(n, size=chains, p=law), transition, steps, observe=lambda x: x)
+        estimate, error = run.mean_and_error()
+        between += ((estimate - mean) / error) ** 2
+        naive += (estimate - mean) ** 2 * chains * steps / variance
+    return between, naive
+
+
+def test_between_chain_standard_error_is_calibrated() -> None:
+    """200 seeds of 1000 chains x 20 steps: sum z^2 within the chi2(200) interval at alpha 1e-7; the i.i.d. s.e. is not.
+
+    Autocorrelation inflates the variance of a chain average ~6-fold here, so the i.i.d.
+    formula sigma/sqrt(C T) would be ~2.5 times too small.
+    """
+    seeds = range(200)
+    low, high = stats.chi2.ppf(5e-8, len(seeds)), stats.chi2.isf(5e-8, len(seeds))
+    between, naive = z_squares(6, 1000, 20, seeds)
+    assert low <= between <= high
+    assert naive > 2 * high
+
+
+@pytest.mark.slow
+def test_between_chain_standard_error_is_calibrated_exhaustively() -> None:
+    """1000 seeds per estimator (ring n = 12, and the claims' own ring, quartic and CGMH estimators); chi2(1000) at 1e-7."""
+    seeds = range(1000)
+    low, high = stats.chi2.ppf(5e-8, len(seeds)), stats.chi2.isf(5e-8, len(seeds))
+    between, _ = z_squares(12, 1000, 40, seeds)
+    assert low <= between <= high
+    cases = [
+        (lambda seed: numeric.mh_continuous(1.5, 0.0, 1000, 20, seed), 2 * math.gamma(0.75) / math.gamma(0.25)),
+        (lambda seed: numeric.cgmh(3, 2, 1, 1000, 20, seed), 747 / 377),
+        (lambda seed: numeric.mh_stationary(6, 2, 0.7, 1, 1000, 20, seed), 50 / 13),
+    ]
+    for run, exact_value in cases:
+        z2 = sum(((e := run(seed)).value - exact_value) ** 2 / e.stderr**2 for seed in seeds)
+        assert low <= z2 <= high, z2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "case",
+    [
+        ring_case(12, 2, 0.7, 1.0, True),
+        ring_case(9, 3, 0.3, 0.25, True),
+        ring_case(5, 0, 0.5, 1.0, False),
+        gibbs_case(4, 4, 1),
+        gibbs_case(3, 4, 0),
+        gibbs_case(2, 3, 3),
+    ],
+)
+def test_vectorised_chains_reach_the_stationary_law_exhaustively(case: tuple) -> None:
+    """100 000 chains per instance, including non-Gibbs proposals (power 0, 3) and a symmetric Metropolis ring."""
+    transition, kernel, law = case
+    fit = final_law_fit(transition, law, steps_to_mix(kernel, law), chains=100_000, seed=5)
+    assert fit.passed, fit
+
+
+@pytest.mark.slow
+def test_full_profile_ten_seeds() -> None:
+    """Every sampling claim, full profile, seeds 0..9 (90 verdicts, false-failure rate < 1.8e-4)."""
+    failures = [
+        (claim_id, seed)
+        for claim_id in CLAIMS
+        for seed in range(10)
+        if not claim(claim_id).verify(seed=seed, profile="full").passed
+    ]
+    assert failures == []
+
+
+def test_benchmark_quick_section() -> None:
+    """benchmarks/bench_sampling.py at tiny sizes: both kernels, both tables, one speed-up target each."""
+    section = bench_sampling.section(quick=True)
+    page = section.markdown()
+    assert page.startswith("## Sampling chains") and page.count("| **p** |") == 2
+    assert [target.name.split(":")[0] for target in section.targets] == ["MH (ring, n = 12)", "Gibbs (4 x 4 values)"]

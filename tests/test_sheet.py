@@ -15,7 +15,15 @@ import pytest
 
 import twofold
 from twofold.errors import TexError
-from twofold.sheet import compile_pdf, render_tex, tex_engine, tex_escape, write_sheet
+from twofold.sheet import (
+    compile_pdf,
+    overfull_boxes,
+    render_tex,
+    tex_breakable,
+    tex_engine,
+    tex_escape,
+    write_sheet,
+)
 
 HOSTILE = [r"\input{/etc/passwd}", r"\write18{rm -rf /}", r"\immediate\write18{id}", "$x$ & # % _ ^ ~ { } < > |", "我爱 ρ ≤ 1 ±"]
 
@@ -42,6 +50,11 @@ def test_escape_leaves_no_active_characters(text: str) -> None:
     assert not any(ch in stripped for ch in "$&#%_^~<>|") or "ensuremath" in escaped
 
 
+def test_breakable_text_is_escaped_and_may_wrap_after_operators() -> None:
+    assert tex_breakable("f(x)*2 = y_1") == r"f(\allowbreak{}x)\allowbreak{}*\allowbreak{}2 =\allowbreak{} y\_1"
+    assert tex_breakable(r"\input{a}") == tex_escape(r"\input{a}")
+
+
 @pytest.fixture(scope="module")
 def taylor_pairs() -> list[tuple[twofold.Claim, twofold.Verdict]]:
     return [(claim, claim.verify(seed=0)) for claim in twofold.select(["taylor"])]
@@ -49,7 +62,7 @@ def taylor_pairs() -> list[tuple[twofold.Claim, twofold.Verdict]]:
 
 def test_rendered_tex_contains_statements_and_evidence(taylor_pairs) -> None:
     source = render_tex(taylor_pairs)
-    assert source.count(r"\section*{") == len(taylor_pairs)
+    assert source.count(r"\section{") == 1 and source.count(r"\subsection{") == len(taylor_pairs)
     assert r"\begin{tabular}" in source and "checked:" in source
 
 
@@ -104,3 +117,17 @@ def test_engine_itself_refuses_absolute_reads_and_shell_escape(tmp_path: Path) -
         tmp_path / "b.pdf",
     )
     assert not marker.exists()
+
+
+@pytest.mark.tex
+def test_a_failed_claim_with_no_checked_step_typesets(tmp_path: Path) -> None:
+    """Dropping "n even" breaks the derivation at its first step: no steps, a FAIL, a long formula in text."""
+    _need_tex()
+    claim = twofold.get_claim("taylor.even_positive")
+    hypothesis = claim.hypothesis("n even")
+    verdict = claim.verify(seed=0, drop=(hypothesis.name,), **hypothesis.witness)
+    assert not verdict.passed and not verdict.derivation.steps
+    result = write_sheet([(claim, verdict)], tmp_path / "failed.pdf")
+    text = " ".join(_pdf_text(result.pdf).split())
+    assert "FAIL" in text and "does not go through" in text and "(dropped for this run)" in text
+    assert overfull_boxes(result.log) == []

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 import sympy
+from flint import fmpz_poly
 from hypothesis import given
 from hypothesis import strategies as st
 
 import twofold
 from numerics import taylor as numeric
+from numerics import taylor_certify
+from numerics.estimate import Estimate
 from theorems import taylor as exact
 
 # CLAIMS.md T5: n -> (x*_n, f_n(x*_n)), 12 significant digits.
@@ -108,3 +111,89 @@ def test_softmax_distance_shrinks_with_n() -> None:
 @pytest.mark.parametrize("claim", twofold.select(["taylor"]), ids=lambda c: c.id)
 def test_full_profile_passes(claim: twofold.Claim) -> None:
     assert claim.verify(profile="full").passed
+
+
+def _rational(value) -> sympy.Rational:
+    return sympy.Rational(int(value.p), int(value.q))
+
+
+def _certified_counts_agree_with_sturm(n_max: int) -> None:
+    chain = taylor_certify.certify_up_to(n_max)
+    assert [record.n for record in chain] == list(range(n_max + 1))
+    assert [record.real_roots for record in chain] == list(exact.root_count_table(n_max).result)
+
+
+def test_certified_counts_agree_with_sturm_to_40() -> None:
+    _certified_counts_agree_with_sturm(40)
+
+
+@pytest.mark.slow
+def test_certified_counts_agree_with_sturm_to_200() -> None:
+    _certified_counts_agree_with_sturm(200)
+
+
+@pytest.mark.parametrize("n", sorted(MINIMUM_TABLE))
+def test_certified_minimum_matches_table_and_sympy_root(n: int) -> None:
+    record = taylor_certify.certify_up_to(n)[n]
+    low, high = record.minimum
+    assert 0 < low < high and sum(record.minimum_floats()) / 2 == pytest.approx(MINIMUM_TABLE[n][1], rel=TEN_DIGITS)
+    root = exact.minimum(n).result[0]
+    assert _rational(record.bracket[0]) < root < _rational(record.bracket[1])
+    assert float(high - low) <= 1e-13 * float(high)
+
+
+def test_odd_brackets_hold_sympy_roots_and_are_tight() -> None:
+    for record in taylor_certify.certify_up_to(25)[1::2]:
+        low, high = (_rational(end) for end in record.bracket)
+        assert sympy.CRootOf(exact.integer_poly(record.n), 0) - low > 0 > sympy.CRootOf(exact.integer_poly(record.n), 0) - high
+        assert high - low <= sympy.Rational(1, 2**47) * abs(high)
+
+
+@pytest.mark.parametrize("bad", [-1, taylor_certify.MAX_ORDER + 1, 2.5, True, "10"])
+def test_certifier_rejects_bad_orders(bad) -> None:
+    with pytest.raises(twofold.NumericError, match="n_max must be an integer"):
+        taylor_certify.certify_up_to(bad)
+
+
+def test_root_bracket_refuses_a_polynomial_without_real_root() -> None:
+    with pytest.raises(twofold.NumericError, match="sign change|diverged"):
+        taylor_certify.root_bracket(fmpz_poly([1, 0, 1]), 0.5)
+
+
+def test_next_truncation_refuses_a_polynomial_that_is_not_a_truncation() -> None:
+    assert taylor_certify.next_truncation(taylor_certify.integer_truncation(5), 6) == taylor_certify.integer_truncation(6)
+    with pytest.raises(twofold.NumericError, match="not a Taylor truncation"):
+        taylor_certify.next_truncation(fmpz_poly([1, 2]), 2)
+
+
+def test_single_order_certificates_match_the_chain_to_300() -> None:
+    chain = taylor_certify.certify_up_to(300)
+    for n in range(301):
+        record = taylor_certify.certify_order(n)
+        assert (record.n, record.real_roots, record.bracket) == (n, chain[n].real_roots, chain[n].bracket)
+
+
+@pytest.mark.slow
+def test_single_order_certificates_match_the_chain_to_1000() -> None:
+    chain = taylor_certify.certify_up_to(1000)
+    assert all(taylor_certify.certify_order(n).bracket == chain[n].bracket for n in range(1, 1001))
+
+
+def test_root_count_comparison_catches_a_single_disagreement() -> None:
+    claim = twofold.get_claim("taylor.root_count_certificate")
+    derivation = exact.root_count_table(6)
+    estimate = taylor_certify.root_count_certificates(6)
+    assert claim.compare(derivation, estimate, {"n_max": 6}).agree
+    counts = list(estimate.details["counts"])
+    counts[4] = 1
+    wrong = Estimate(value=estimate.value + 1, method=estimate.method, n=6, details={**estimate.details, "counts": counts})
+    comparison = claim.compare(derivation, wrong, {"n_max": 6})
+    assert not comparison.agree and "first differing n: 4" in comparison.detail
+
+
+@pytest.mark.slow
+def test_certification_to_1000_within_a_minute() -> None:
+    chain = taylor_certify.certify_up_to(1000)
+    assert [record.real_roots for record in chain] == [n % 2 for n in range(1001)]
+    assert all(record.minimum[0] > 0 for record in chain[::2])
+    assert sum(record.seconds for record in chain) < 60  # measured 1-6 s on 2 shared cores

@@ -39,13 +39,22 @@ N_REAL = sympy.Function("N_real")
 
 
 def _certify_root_count(
-    proof: Proof, description: str, order: int, expected: int, rule: str, low: sympy.Rational | None = None
+    proof: Proof,
+    description: str,
+    order: int,
+    expected: int,
+    rule: str,
+    low: sympy.Rational | None = None,
+    compact: bool = False,
 ) -> int:
     r"""Certify by Sturm sequences that :math:`m!\,f_m` (:math:`m` = ``order``) has ``expected`` real
-    roots — in :math:`(\mathit{low}, \infty)` when ``low`` is given.  Returns the count."""
+    roots — in :math:`(\mathit{low}, \infty)` when ``low`` is given.  Returns the count.
+
+    ``compact`` shows the step as :math:`N_\mathrm{real}(f_m(x))` instead of the explicit polynomial."""
     poly = integer_poly(order)
     if low is None:
-        counted, lhs, call = poly.count_roots(), N_REAL(poly.as_expr()), "count_roots()"
+        shown = sympy.Function(f"f_{order}")(x) if compact else poly.as_expr()
+        counted, lhs, call = poly.count_roots(), N_REAL(shown), "count_roots()"
     else:
         on_end = 1 if poly.as_expr().subs(x, low) == 0 else 0
         counted = poly.count_roots(low, None) - on_end
@@ -309,3 +318,24 @@ def monotone_variant(n: int) -> Derivation:
     value = proof.equal("the floor of g_n", _difference(n, root), root**n / factorial(n), rule="T2")
     proof.compare("the floor is positive", root**n / factorial(n), ">", Integer(0), rule="n even, x*_n != 0")
     return proof.finish(result=value, conclusion=rf"g_{{{n}}} \text{{ non-decreasing}},\ g_{{{n}}} \ge f_{{{n}}}(x^*_{{{n}}}) > 0")
+
+
+def root_count_table(n_max: int) -> Derivation:
+    r"""Sturm counts of the real roots of :math:`n!\,f_n` for every :math:`0 \le n \le n_{\max}`.
+
+    One certified step per order: ``Poly(n! f_n).count_roots()`` equals :math:`n \bmod 2` (0 for
+    even :math:`n`, T3; 1 for odd :math:`n`, T4).  Result: the ``Tuple`` of counts, index :math:`n`.
+    sympy's cost grows like :math:`n^3` (``benchmarks/bench_taylor.py``: 10–55 s at :math:`n = 800` on a
+    shared machine), which is why the certification to :math:`n = 1000` is ``numerics.taylor_certify``'s.
+    """
+    proof = Proof()
+    counts = [
+        _certify_root_count(
+            proof, f"real roots of f_{order}", order, order % 2, rule="Sturm sequence on n! f_n", compact=True
+        )
+        for order in range(n_max + 1)
+    ]
+    return proof.finish(
+        result=sympy.Tuple(*counts),
+        conclusion=rf"\#\{{x \in \mathbb{{R}} : f_n(x) = 0\}} = n \bmod 2 \quad (0 \le n \le {n_max})",
+    )

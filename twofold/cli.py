@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from rich.console import Console
 from twofold import registry
 from twofold.errors import ParameterError, TwofoldError
 from twofold.model import PROFILES, Claim, Verdict
+from twofold.runner import MAX_JOBS
 
 EXIT_FAILED = 1
 EXIT_INPUT = 2
@@ -39,17 +41,28 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
-def _verify_all(claims: tuple[Claim, ...], seed: int, profile: str, console: Console) -> list[Verdict]:
-    verdicts = []
-    with console.status("verifying") as status:
-        for claim in claims:
-            status.update(f"verifying {claim.id}")
-            verdicts.append(claim.verify(seed=seed, profile=profile))
-    return verdicts
+def _verify_all(claims: tuple[Claim, ...], seed: int, profile: str, console: Console, jobs: int = 1) -> list[Verdict]:
+    """Verdicts in claim order from ``jobs`` processes, with a progress bar on ``console`` when it is a terminal and not quiet."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from twofold.runner import verify_claims
+
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=console, transient=True, disable=console.quiet or not console.is_terminal) as bar:
+        task = bar.add_task("", total=len(claims))
+
+        def show(done: int, running: tuple[str, ...]) -> None:
+            bar.update(task, completed=done, description=", ".join(running), refresh=True)
+
+        return verify_claims(claims, seed=seed, profile=profile, jobs=jobs, progress=show)
 
 
 PROFILE = click.option("--profile", type=click.Choice(PROFILES), default="quick", show_default=True)
 SEED = click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="seed of every random estimator")
+JOBS = click.option(
+    "--jobs", "-j", type=click.IntRange(0, MAX_JOBS), default=1, show_default=True,
+    help="worker processes (0: one per CPU); results are identical to a serial run",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,16 +83,20 @@ def list_claims(tokens: tuple[str, ...]) -> None:
 @click.argument("tokens", nargs=-1)
 @PROFILE
 @SEED
-@click.option("--json", "as_json", is_flag=True, help="print one JSON record per claim instead of a table")
-def verify(tokens: tuple[str, ...], profile: str, seed: int, as_json: bool) -> None:
+@JOBS
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document (docs/json.md) instead of a table")
+def verify(tokens: tuple[str, ...], profile: str, seed: int, jobs: int, as_json: bool) -> None:
     """Cross-check claims (ids or family names; default: all). Exit 1 if any fails."""
     from twofold.report import verdict_lines, verdict_table
+    from twofold.runner import resolve_jobs, run_record
 
     claims = registry.select(tokens)
-    console = Console(stderr=as_json)
-    verdicts = _verify_all(claims, seed, profile, console)
+    console = Console(stderr=as_json, quiet=as_json)
+    start = time.perf_counter()
+    verdicts = _verify_all(claims, seed, profile, console, jobs)
     if as_json:
-        click.echo(json.dumps([v.to_dict() for v in verdicts], indent=2))
+        record = run_record(verdicts, profile=profile, seed=seed, jobs=resolve_jobs(jobs), seconds=time.perf_counter() - start)
+        click.echo(json.dumps(record, indent=2, allow_nan=False))
     else:
         console.print(verdict_table(verdicts) if console.width >= WIDE else verdict_lines(verdicts))
         failed = sum(not v.passed for v in verdicts)
@@ -117,18 +134,25 @@ def explain(claim_id: str, params: tuple[str, ...], dropped: tuple[str, ...], pr
 
 @cli.command()
 @click.argument("tokens", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="every registered claim: the proof book")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="out.pdf or out.tex")
 @PROFILE
 @SEED
-def sheet(tokens: tuple[str, ...], output: Path, profile: str, seed: int) -> None:
-    """Write a LaTeX proof sheet of claims (ids or families; default: all), compiled to PDF with latexmk when the name ends in .pdf."""
+@JOBS
+def sheet(tokens: tuple[str, ...], every: bool, output: Path, profile: str, seed: int, jobs: int) -> None:
+    """Write a LaTeX proof sheet of claims (ids or families), or with --all the proof book of every claim.
+
+    A name ending in .pdf is compiled with latexmk; a .tex gets its figures written beside it.
+    """
     from twofold.sheet import validate_output, write_sheet
 
+    if every == bool(tokens):
+        raise click.UsageError("name claims or families, or give --all for every claim (not both)")
     validate_output(output)
     claims = registry.select(tokens)
     console = Console(stderr=True)
-    verdicts = _verify_all(claims, seed, profile, console)
-    result = write_sheet(list(zip(claims, verdicts, strict=True)), output)
+    verdicts = _verify_all(claims, seed, profile, console, jobs)
+    result = write_sheet(list(zip(claims, verdicts, strict=True)), output, seed=seed, profile=profile)
     console.print(result.message)
     if any(not v.passed for v in verdicts):
         sys.exit(EXIT_FAILED)

@@ -140,8 +140,9 @@ class Derivation:
     conclusion: str
 
     def _repr_latex_(self) -> str:
-        body = r" \\ ".join(step.latex() for step in self.steps)
-        return rf"$\begin{{gathered}}{body}\end{{gathered}}$"
+        from twofold.display import derivation_latex  # display imports this module
+
+        return derivation_latex(self)
 
 
 @dataclass(frozen=True)
@@ -189,26 +190,42 @@ class Verdict:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-safe record, described by ``twofold/schemas/verdict.schema.json`` (``$defs/verdict``) and docs/json.md.
+
+        Non-finite numbers become the strings ``"inf"``, ``"-inf"``, ``"nan"``.
+        """
         c = self.comparison
+        d = self.derivation
         return {
             "claim": self.claim_id,
-            "params": {k: jsonable(v) for k, v in self.params},
+            "verdict": "PASS" if self.passed else "FAIL",
             "passed": bool(self.passed),
-            "seconds": round(self.seconds, 4),
             "failure": self.failure,
+            "params": {k: jsonable(v) for k, v in self.params},
             "dropped": list(self.dropped),
-            "method": c.method if c else None,
-            "statistic": jsonable(c.statistic) if c else None,
-            "threshold": jsonable(c.threshold) if c else None,
-            "exact": jsonable(c.exact) if c else None,
-            "estimate": self.estimate.to_dict() if self.estimate else None,
-            "detail": c.detail if c else None,
-            "steps": len(self.derivation.steps) if self.derivation else 0,
+            "seconds": round(self.seconds, 4),
+            "comparison": None if c is None else {
+                "method": c.method,
+                "statistic": jsonable(c.statistic),
+                "threshold": jsonable(c.threshold),
+                "exact": jsonable(c.exact),
+                "estimate": jsonable(c.estimate),
+                "agree": bool(c.agree),
+                "detail": c.detail,
+            },
+            "estimate": jsonable(self.estimate.to_dict()) if self.estimate else None,
+            "derivation": None if d is None else {"steps": len(d.steps), "conclusion": d.conclusion},
         }
 
     def _repr_latex_(self) -> str:
-        word = r"\text{PASS}" if self.passed else r"\text{FAIL}"
-        return rf"$\texttt{{{self.claim_id}}}: {word}$"
+        from twofold.display import verdict_latex  # display imports this module
+
+        return verdict_latex(self)
+
+    def _repr_html_(self) -> str:
+        from twofold.display import verdicts_html
+
+        return verdicts_html([self])
 
 
 Deriver = Callable[[Params], Derivation]
@@ -308,7 +325,9 @@ class Claim:
         )
 
     def _repr_latex_(self) -> str:
-        return f"$\\text{{{self.title}}}:\\; {self.statement}$"
+        from twofold.display import claim_latex  # display imports this module
+
+        return claim_latex(self)
 
 
 @dataclass(frozen=True)
