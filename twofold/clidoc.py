@@ -50,7 +50,11 @@ def _section(name: str, command: click.Command, parent: click.Context) -> str:
     usage = " ".join([ctx.command_path, *command.collect_usage_pieces(ctx)])
     params = command.get_params(ctx)
     arguments = [_argument(p) for p in params if isinstance(p, click.Argument)]
-    options = [line for p in params if isinstance(p, click.Option) and p.name != "help" and (line := _option(p, ctx))]
+    options = [
+        line
+        for p in params
+        if isinstance(p, click.Option) and not set(p.opts) & set(ctx.help_option_names) and (line := _option(p, ctx))
+    ]
     parts = [f"## {ctx.command_path}", f"```text\n{usage}\n```", _help_text(command)]
     if arguments:
         parts.append("**Arguments**\n\n" + "\n".join(arguments))
