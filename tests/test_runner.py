@@ -154,3 +154,20 @@ def test_bad_input_fails_before_any_work(claims: tuple[twofold.Claim, ...]) -> N
     copy = dataclasses.replace(claims[0], title="a look-alike")
     with pytest.raises(InputError, match="only registered claims run in worker processes"):
         verify_claims((copy, claims[1]), jobs=2)
+
+
+def test_every_error_survives_pickling() -> None:
+    """Errors raised in a worker cross the process boundary intact: same type, message and fields."""
+    from twofold import errors
+
+    samples = [
+        errors.ParameterError("n must be even"),
+        errors.HypothesisError("taylor.even_positive", "n even", "n = 5 is odd"),
+        errors.DerivationError("differentiate", "sympy says 1 != 0", completed=("step one",)),
+        errors.NumericError("diverged"),
+    ]
+    for error in samples:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert str(copy) == str(error)
+        assert vars(copy) == vars(error)

@@ -34,6 +34,11 @@ class HypothesisError(ParameterError):
         super().__init__(f"{claim_id}: hypothesis '{hypothesis}' violated: {message}")
         self.claim_id = claim_id
         self.hypothesis = hypothesis
+        self.detail = message
+
+    def __reduce__(self) -> tuple:
+        """Pickle by the constructor's arguments, so the error crosses a process boundary (``--jobs``)."""
+        return type(self), (self.claim_id, self.hypothesis, self.detail)
 
 
 class ParseError(InputError):
@@ -52,6 +57,10 @@ class DerivationError(TwofoldError):
         self.step_description = step_description
         self.reason = reason
         self.completed = completed  # the steps that did check before this one
+
+    def __reduce__(self) -> tuple:
+        """Pickle by the constructor's arguments, so the error crosses a process boundary (``--jobs``)."""
+        return type(self), (self.step_description, self.reason, self.completed)
 
 
 class NumericError(TwofoldError):
