@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.targets import Section, Target
+from twofold.runner import without_wall_times
 
 ROOT = Path(__file__).resolve().parents[1]
 JOBS = 2
@@ -51,15 +52,6 @@ class SuiteRun:
         return float(sum(mine != theirs for mine, theirs in zip(self.verdicts, other.verdicts, strict=True)))
 
 
-def without_times(record: Any) -> Any:
-    """``record`` with every ``seconds`` entry dropped, recursively (wall times differ between runs)."""
-    if isinstance(record, dict):
-        return {key: without_times(value) for key, value in record.items() if key != "seconds"}
-    if isinstance(record, list):
-        return [without_times(value) for value in record]
-    return record
-
-
 def verify(options: tuple[str, ...], claims: tuple[str, ...]) -> SuiteRun:
     """Run ``python -m twofold verify --json [options] [claims]`` in the repository and time it; the verdicts are
     the ``verdicts`` list of the JSON document (none if the run printed no such document)."""
@@ -68,7 +60,7 @@ def verify(options: tuple[str, ...], claims: tuple[str, ...]) -> SuiteRun:
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, check=False)
     seconds = time.perf_counter() - start
     try:
-        verdicts = tuple(without_times(json.loads(result.stdout)["verdicts"]))
+        verdicts = tuple(without_wall_times(json.loads(result.stdout)["verdicts"]))
     except (json.JSONDecodeError, KeyError, TypeError):
         verdicts = ()
     return SuiteRun(options, seconds, result.returncode, verdicts)

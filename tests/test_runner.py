@@ -26,6 +26,7 @@ from twofold.runner import (
     dumps,
     resolve_jobs,
     verify_claims,
+    without_wall_times,
     worker_pool,
 )
 
@@ -48,15 +49,6 @@ def claims() -> tuple[twofold.Claim, ...]:
 @pytest.fixture(scope="module")
 def serial(claims: tuple[twofold.Claim, ...]) -> list[twofold.Verdict]:
     return verify_claims(claims, seed=3, jobs=1)
-
-
-def _without_times(record: Any) -> Any:
-    """``record`` with every ``seconds`` entry (a wall time) dropped, recursively."""
-    if isinstance(record, dict):
-        return {k: _without_times(v) for k, v in record.items() if k != "seconds"}
-    if isinstance(record, list):
-        return [_without_times(v) for v in record]
-    return record
 
 
 def _steps(verdict: twofold.Verdict) -> list[tuple[str, str, str]]:
@@ -96,7 +88,7 @@ def test_jobs_two_gives_the_serial_json_and_verdicts(
     code2, out2, _ = run(capsys, "verify", *IDS, "--json", "--seed", "3", "--jobs", "2")
     one, two = json.loads(out1), json.loads(out2)
     assert code1 == code2 == 0 and (one["jobs"], two["jobs"]) == (1, 2)
-    assert _without_times({**one, "jobs": None}) == _without_times({**two, "jobs": None})
+    assert without_wall_times({**one, "jobs": None}) == without_wall_times({**two, "jobs": None})
     assert [v.claim_id for v in kept] == list(IDS)
     assert [v.derivation for v in kept] == [v.derivation for v in serial]
     assert [_steps(v) for v in kept] == [_steps(v) for v in serial]

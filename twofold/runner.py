@@ -151,6 +151,16 @@ def run_record(verdicts: Sequence[Verdict], *, profile: str, seed: int, jobs: in
     }
 
 
+def without_wall_times(record: Any) -> Any:
+    """A JSON record with every ``seconds`` entry (a wall time) dropped, recursively: what must be
+    identical between two runs with the same seeds, serial or ``--jobs N``."""
+    if isinstance(record, dict):
+        return {key: without_wall_times(value) for key, value in record.items() if key != "seconds"}
+    if isinstance(record, list):
+        return [without_wall_times(value) for value in record]
+    return record
+
+
 def versions() -> dict[str, str | None]:
     """Python's version and the installed version of each distribution a verdict depends on (``None``: not installed)."""
     found: dict[str, str | None] = {"python": platform.python_version()}
