@@ -23,7 +23,7 @@ sign fix* :math:`Q\,\operatorname{diag}(\operatorname{sign} R_{ii})` (Mezzadri 2
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -268,11 +268,9 @@ def _squared_errors(
         rng, kind, x, y, features, replicates, orthogonal, sign_fix, chunk, lambda estimates: (estimates - target) ** 2
     )
     method = f"mean squared error of {replicates} {kind} estimators, {_layout(features, orthogonal, sign_fix)}"
-    mse = mean_estimate(moments, method, None)
+    mse = mean_estimate(moments, method, None, **details)
     floor = (ROUNDING_FLOOR * np.exp((x @ x + y @ y) / 2)) ** 2
-    return Estimate(
-        value=mse.value, method=mse.method, n=mse.n, stderr=float(np.hypot(mse.stderr, floor)), details=details
-    )
+    return replace(mse, stderr=float(np.hypot(mse.stderr, floor)))
 
 
 def kernel_mse(
@@ -288,7 +286,7 @@ def kernel_mse(
 ) -> Estimate:
     r"""F2/F3: Monte Carlo MSE :math:`E(\widehat{\mathrm{SM}}_m - e^{x\cdot y})^2` over ``replicates`` estimators."""
     mse = _squared_errors(np.random.default_rng(seed), kind, x, y, features, replicates, orthogonal, sign_fix, chunk)
-    return Estimate(value=mse.value, method=mse.method, n=mse.n, seed=seed, stderr=mse.stderr, details=mse.details)
+    return replace(mse, seed=seed)
 
 
 def mse_ratio(x: np.ndarray, y: np.ndarray, features: int, replicates: int, seed: int) -> Estimate:

@@ -41,6 +41,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -308,6 +309,18 @@ class ChainRun:
         """
         return mean_and_error(self.means)
 
+    def estimate(self, chains: str, seed: int, details: dict[str, Any]) -> Estimate:
+        """:meth:`mean_and_error` as an :class:`Estimate`; ``chains`` describes the chains for its method."""
+        mean, error = self.mean_and_error()
+        return Estimate(
+            value=mean,
+            stderr=error,
+            method=f"{chains}; between-chain s.e. of per-chain means",
+            n=int(self.means.size),
+            seed=seed,
+            details=details,
+        )
+
     def acceptance(self) -> tuple[float, float]:
         """Acceptance rate and its between-chain standard error (flags inside one chain are correlated; chains are not)."""
         return mean_and_error(self.accepted / self.steps)
@@ -474,14 +487,10 @@ def mh_stationary(n: int, skew: int, lean: float, hastings: int, chains: int, st
     weights, proposal = ring_weights(n, skew), ring_proposal(n, lean, 1.0)
     start = rng.choice(n, size=chains, p=weights / weights.sum())
     run = run_chains(rng, start, ring_chain(n, skew, lean, 1.0, bool(hastings)), steps, observe=lambda states: states)
-    mean, error = run.mean_and_error()
-    return Estimate(
-        value=mean,
-        stderr=error,
-        method=f"{chains} independent MH chains from pi, {steps} steps each; between-chain s.e. of per-chain means",
-        n=chains,
-        seed=seed,
-        details={
+    return run.estimate(
+        f"{chains} independent MH chains from pi, {steps} steps each",
+        seed,
+        {
             "counts": np.bincount(run.final, minlength=n),
             "acceptance_rate": run.acceptance()[0],
             "flow_asymmetry": flow_asymmetry(weights, mh_matrix(weights, proposal, bool(hastings))),
@@ -583,14 +592,10 @@ def mh_continuous(step: float, drift: float, chains: int, steps: int, seed: int)
     """
     rng = np.random.default_rng(seed)
     run = run_chains(rng, quartic_draws(rng, chains), quartic_chain(step, drift), steps, observe=np.square)
-    mean, error = run.mean_and_error()
-    return Estimate(
-        value=mean,
-        stderr=error,
-        method=f"{chains} random-walk Metropolis chains from pi, {steps} steps each; between-chain s.e. of per-chain means",
-        n=chains,
-        seed=seed,
-        details={
+    return run.estimate(
+        f"{chains} random-walk Metropolis chains from pi, {steps} steps each",
+        seed,
+        {
             "ks": ks_fit(run.final, quartic_cdf),
             "acceptance_rate": run.acceptance()[0],
             "mean": float(run.final.mean()),
@@ -828,16 +833,12 @@ def cgmh(length: int, vocab: int, hastings: int, chains: int, steps: int, seed: 
         lambda generator, current: cgmh_propose(generator, table, moves, current),
     )
     run = run_chains(rng, start, transition, steps, observe=lambda current: table.sizes[current])
-    mean, error = run.mean_and_error()
     kernel = mh_matrix(weights, proposal, bool(hastings))
     structure = graph_structure(kernel)
-    return Estimate(
-        value=mean,
-        stderr=error,
-        method=f"{chains} CGMH chains from pi, {steps} insert/delete/replace steps each; between-chain s.e. of per-chain means",
-        n=chains,
-        seed=seed,
-        details={
+    return run.estimate(
+        f"{chains} CGMH chains from pi, {steps} insert/delete/replace steps each",
+        seed,
+        {
             "counts": np.bincount(run.final, minlength=len(space)),
             "acceptance_rate": run.acceptance()[0],
             "flow_asymmetry": flow_asymmetry(weights, kernel),
