@@ -18,7 +18,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +26,11 @@ from rich.table import Table
 
 import benchmarks
 from benchmarks.targets import Section
+from twofold.runner import versions
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "benchmarks.md"
 PREFIX = "bench_"
-VERSIONS = ("numpy", "scipy", "sympy", "python-flint", "networkx", "mpmath")
-
-
 @dataclass(frozen=True)
 class Run:
     """One benchmark module's section (or the one-line error it raised) and its wall time."""
@@ -92,23 +89,16 @@ def blas() -> str:
     return f"{info.get('name', 'unknown')} {info.get('version', '')}".strip()
 
 
-def package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
-
-
 def machine(load: tuple[float, float]) -> str:
     """Markdown bullets: CPU, cores, load average (1 min) at the start and end of the run, OS, Python and
     library versions, BLAS, date."""
-    versions = ", ".join(f"{name} {package_version(name)}" for name in VERSIONS)
+    installed = ", ".join(f"{name} {found or 'not installed'}" for name, found in versions().items() if name != "python")
     return (
         f"- CPU: {cpu_model()}, {os.cpu_count()} logical CPUs (`os.cpu_count()`), {platform.machine()}, "
         "shared with other jobs: absolute times are noisy, ratios are measured in the same run\n"
         f"- load average (1 min, `os.getloadavg()`): {load[0]:.1f} when the run started, {load[1]:.1f} at its end\n"
         f"- OS: {platform.platform()}\n"
-        f"- Python {platform.python_version()}; {versions}\n"
+        f"- Python {platform.python_version()}; {installed}\n"
         f"- BLAS: {blas()}\n"
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n"
     )
