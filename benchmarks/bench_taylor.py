@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy
-from flint import fmpz, fmpz_poly
 
 from benchmarks.targets import Section, Target, fitted_exponent
-from numerics.taylor_certify import certify_order, certify_up_to
+from numerics.taylor_certify import certify_order, certify_up_to, integer_truncation
 
 HEAD_TO_HEAD = (400, 800)
 SCALING = (100, 200, 400, 600, 800, 1000)  # the last size is the "certify every n <= N" target
@@ -42,14 +41,6 @@ RATIO_REQUIRED = 20.0
 CHAIN_SECONDS_REQUIRED = 60.0
 
 
-def integer_coefficients(n: int) -> list[int]:
-    r""":math:`n!/k!`, :math:`k = 0..n`: the coefficients of :math:`n!\,f_n`, lowest degree first."""
-    coefficients = [1] * (n + 1)
-    for k in range(n - 1, -1, -1):
-        coefficients[k] = coefficients[k + 1] * (k + 1)
-    return coefficients
-
-
 def timed(run: Callable[[], Any]) -> tuple[Any, float]:
     """The result of ``run()`` and its wall time in seconds."""
     start = time.perf_counter()
@@ -59,7 +50,7 @@ def timed(run: Callable[[], Any]) -> tuple[Any, float]:
 
 def sympy_count(n: int) -> tuple[int, float]:
     """sympy's Sturm count of the real roots of :math:`n!\\,f_n` and the seconds ``count_roots`` took."""
-    poly = sympy.Poly(list(reversed(integer_coefficients(n))), sympy.Symbol("x"), domain="ZZ")
+    poly = sympy.Poly([int(c) for c in reversed(integer_truncation(n).coeffs())], sympy.Symbol("x"), domain="ZZ")
     return timed(poly.count_roots)
 
 
@@ -78,7 +69,7 @@ def order_count(n: int, repeats: int = ORDER_REPEATS) -> tuple[int, float]:
 
 def complex_roots_count(n: int) -> tuple[int, float]:
     """Real roots of :math:`n!\\,f_n` among flint's rigorously isolated complex roots, and the seconds taken."""
-    poly = fmpz_poly([fmpz(c) for c in integer_coefficients(n)])
+    poly = integer_truncation(n)
     roots, seconds = timed(poly.complex_roots)
     return sum(multiplicity for root, multiplicity in roots if root.imag == 0), seconds
 

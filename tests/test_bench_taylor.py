@@ -12,7 +12,3 @@ def test_quick_section_renders_tables_and_targets() -> None:
     assert "| 60 | 0 |" in page and "| **p** |" in page
     assert [target.unit for target in section.targets] == ["x", "s"]
     assert section.targets[1].met
-
-
-def test_integer_coefficients_are_n_factorial_over_k_factorial() -> None:
-    assert bench_taylor.integer_coefficients(4) == [24, 24, 12, 4, 1]

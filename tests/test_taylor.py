@@ -197,3 +197,7 @@ def test_certification_to_1000_within_a_minute() -> None:
     assert [record.real_roots for record in chain] == [n % 2 for n in range(1001)]
     assert all(record.minimum[0] > 0 for record in chain[::2])
     assert sum(record.seconds for record in chain) < 60  # measured 1-6 s on 2 shared cores
+
+
+def test_integer_coefficients_are_n_factorial_over_k_factorial() -> None:
+    assert [int(c) for c in taylor_certify.integer_truncation(4).coeffs()] == [24, 24, 12, 4, 1]
