@@ -12,6 +12,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+import twofold
+
 settings.register_profile(
     "ci", derandomize=True, max_examples=60, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
@@ -32,3 +34,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def quick_verdicts() -> dict[str, twofold.Verdict]:
+    """Every registered claim verified once per session (quick profile, seed 0): the generic checks and
+    the proof book read the same verdicts instead of verifying all claims twice."""
+    return {claim.id: claim.verify(seed=0) for claim in twofold.all_claims()}

@@ -1,7 +1,7 @@
 """The proof book (``twofold sheet --all``): compiled once per session, then read back and looked at.
 
-The book is built through the CLI (every registered claim verified in the quick profile,
-figures drawn, latexmk run), then checked with poppler: ``pdftotext`` for claim ids and family
+The book is built through the CLI (every registered claim's quick-profile verdict, shared with
+the generic checks through the ``quick_verdicts`` fixture; figures drawn; latexmk run), then checked with poppler: ``pdftotext`` for claim ids and family
 titles, ``pdfinfo`` for the page count, ``pdftoppm`` for page images; the LaTeX log for
 overfull boxes.  Without TeX these tests skip, unless ``TWOFOLD_REQUIRE_TEX=1``.
 """
@@ -51,8 +51,11 @@ def _page_of(text: str, needle: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
-    """``twofold sheet --all -o twofold.pdf`` run through the CLI, its :class:`SheetResult` kept for the log."""
+def book(tmp_path_factory: pytest.TempPathFactory, quick_verdicts: dict[str, twofold.Verdict]) -> Book:
+    """``twofold sheet --all -o twofold.pdf`` run through the CLI, its :class:`SheetResult` kept for the log.
+
+    The CLI's verification step hands over the session's ``quick_verdicts`` (the same quick profile and
+    seed 0 the command uses), so the suite verifies every claim once, not twice."""
     _need_tex()
     if shutil.which("pdfinfo") is None or shutil.which("pdftoppm") is None:
         pytest.skip("poppler's pdfinfo/pdftoppm are missing")
@@ -63,8 +66,13 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
         results.append(write_sheet(*args, **kwargs))
         return results[-1]
 
+    def verified(claims, seed, profile, console, jobs=1) -> list[twofold.Verdict]:
+        assert (seed, profile) == (0, "quick")
+        return [quick_verdicts[claim.id] for claim in claims]
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("twofold.sheet.write_sheet", keep)
+        patch.setattr("twofold.cli._verify_all", verified)
         try:
             main(["sheet", "--all", "-o", str(pdf)])
         except SystemExit as exc:

@@ -23,11 +23,6 @@ def _claim_id(claim: twofold.Claim) -> str:
     return claim.id
 
 
-@pytest.fixture(scope="session")
-def quick_verdicts() -> dict[str, twofold.Verdict]:
-    return {claim.id: claim.verify(seed=0) for claim in CLAIMS}
-
-
 def test_ids_are_unique_and_namespaced() -> None:
     ids = [claim.id for claim in CLAIMS]
     assert len(ids) == len(set(ids))
