@@ -4,8 +4,8 @@ Both run in the same process on the same float32 inputs (numpy on the CPU):
 
 * exact: :math:`\operatorname{softmax}(QK^\top)V` with the full :math:`L\times L` score matrix in
   float32 (4 GiB would be needed in float64 at :math:`L = 16384`; float32 needs 1 GiB), shifted and
-  exponentiated in place (``numerics.favor.softmax_attention``);
-* FAVOR+: positive random features, :math:`D^{-1}Q'(K'^\top V)` (``numerics.favor.favor_attention``).
+  exponentiated in place (``twofold.numerics.favor.softmax_attention``);
+* FAVOR+: positive random features, :math:`D^{-1}Q'(K'^\top V)` (``twofold.numerics.favor.favor_attention``).
 
 Time is the best of ``repeats`` runs (``time.perf_counter``); peak memory is measured in a separate
 run under ``tracemalloc`` (numpy reports its buffers to it), counting only what the attention call
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.targets import Section, Target, best_seconds, peak_memory
-from numerics.favor import favor_attention, softmax_attention
+from twofold.numerics.favor import favor_attention, softmax_attention
 
 LENGTHS = (512, 1024, 2048, 4096, 8192, 16384)
 DIM = 64
@@ -162,7 +162,7 @@ def section(quick: bool = False) -> Section:
     body = (
         f"d = {config['dim']}, m = {config['features']} random features, d_v = {config['value_dim']}, float32, "
         f"best of {config['repeats']} runs; both methods measured in the same run "
-        "(`numerics.favor.softmax_attention` vs `numerics.favor.favor_attention`). "
+        "(`twofold.numerics.favor.softmax_attention` vs `twofold.numerics.favor.favor_attention`). "
         "Exact attention materialises the L x L score matrix in float32 (1 GiB at L = 16384) and "
         "exponentiates it in place; peak memory is what each call allocates (tracemalloc), inputs excluded. "
         "Ratios are exact / FAVOR+. FLOPs: matrix products 2 per multiply-add, elementwise ops 1.\n\n"

@@ -1,4 +1,4 @@
-r"""Monte Carlo throughput of the positive random features estimator (``numerics.favor.kernel_mean``).
+r"""Monte Carlo throughput of the positive random features estimator (``twofold.numerics.favor.kernel_mean``).
 
 A *sample* is one random feature evaluated at the pair:
 :math:`\omega \mapsto e^{\omega\cdot x - |x|^2/2}\,e^{\omega\cdot y - |y|^2/2}`, :math:`\omega \sim N(0, I_d)`;
@@ -11,7 +11,7 @@ more replicates.  Three implementations run in the same process, on the same see
   pooled chunk by chunk, so peak memory does not grow with the number of samples;
 * unchunked: the obvious vectorised code (twofold's own before this benchmark) -- all frequencies at
   once, the two feature maps :math:`\varphi(x)`, :math:`\varphi(y)` evaluated separately
-  (``numerics.favor.feature_map``) and multiplied;
+  (``twofold.numerics.favor.feature_map``) and multiplied;
 * Python loop: one frequency vector per iteration, ``math.exp`` per factor.
 
 Samples/s are from the best of ``REPEATS`` runs; peak memory (tracemalloc) from separate runs.
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.targets import Section, Target, best_seconds, peak_memory
-from numerics.favor import CHUNK, feature_map, kernel_mean, mean_estimate, pair
+from twofold.numerics.favor import CHUNK, feature_map, kernel_mean, mean_estimate, pair
 
 DIM, FEATURES, SEED = 4, 16, 0
 NORM, ANGLE = 0.5, 60.0  # |x| = |y| and the angle between them (degrees)

@@ -4,7 +4,7 @@ The workloads are the instances of ``sampling.mh_stationary`` (ring of :math:`n 
 :math:`\rho_x = (x+1)^2`, proposal :math:`x+1` w.p. 0.7, Hastings ratio) and ``sampling.gibbs_acceptance``
 (:math:`\{0..3\}^4`, proposal the full conditional), chains started i.i.d. from :math:`\pi`.
 
-* **vectorised** — :func:`numerics.sampling.run_chains`: the :math:`C` chains are one state array, updated
+* **vectorised** — :func:`twofold.numerics.sampling.run_chains`: the :math:`C` chains are one state array, updated
   by one array operation per time step (the only Python loop is over the :math:`T` steps);
 * **loop** — the obvious alternative, written here only: the chains one after another, each a Python loop
   over its steps with scalar arithmetic on the *same* transition tables (the MH acceptance and bridge
@@ -32,7 +32,7 @@ from functools import partial
 import numpy as np
 
 from benchmarks.targets import Section, Target, best_seconds, fitted_exponent
-from numerics import sampling as numeric
+from twofold.numerics import sampling as numeric
 
 MH_SPEEDUP, GIBBS_SPEEDUP = 7.0, 15.0
 """Required speed-ups of the vectorised chains over the loop.  Measured 8.5-14x (MH) and 20-59x (Gibbs)
@@ -71,7 +71,7 @@ class Kernel:
         return rng.choice(self.law.size, size=chains, p=self.law)
 
     def vectorised(self, rng: np.random.Generator, start: np.ndarray, steps: int) -> np.ndarray:
-        """Per-chain time averages of the state from :func:`numerics.sampling.run_chains`."""
+        """Per-chain time averages of the state from :func:`twofold.numerics.sampling.run_chains`."""
         return numeric.run_chains(rng, start, self.transition, steps, observe=lambda states: states).means
 
 
@@ -236,7 +236,7 @@ def section(quick: bool) -> Section:
     body = "\n\n".join(
         [
             (
-                "`numerics.sampling` runs C independent chains as one state array with one vectorised update "
+                "`twofold.numerics.sampling` runs C independent chains as one state array with one vectorised update "
                 "per time step (`run_chains`); the alternative runs the chains one after another in a scalar "
                 "Python loop on the same transition tables (written in `benchmarks/bench_sampling.py` only). "
                 f"Same start states, same C x T transitions; times are process CPU times, best of {sizes.repeats} "

@@ -4,7 +4,7 @@ For :math:`f_n(x) = \sum_{k \le n} x^k/k!` both methods decide the number of rea
 
 * sympy: ``Poly(n! f_n).count_roots()`` (Sturm sequence) on the integer polynomial, built before
   the clock starts, so only the root counting is timed;
-* twofold, one order: ``numerics.taylor_certify.certify_order(n)`` — exact identities, a dyadic
+* twofold, one order: ``twofold.numerics.taylor_certify.certify_order(n)`` — exact identities, a dyadic
   bracket of the root of :math:`f_n` (odd) or :math:`f_{n-1}` (even) with exact integer signs, and
   the certified :math:`\min f_n \ge b^n/n! > 0`; the premise :math:`f_{n-2} > 0` comes from the
   induction lemma (the issue's "smarter exact argument");
@@ -28,7 +28,7 @@ from typing import Any
 import sympy
 
 from benchmarks.targets import Section, Target, fitted_exponent
-from numerics.taylor_certify import certify_order, certify_up_to, integer_truncation
+from twofold.numerics.taylor_certify import certify_order, certify_up_to, integer_truncation
 
 HEAD_TO_HEAD = (400, 800)
 SCALING = (100, 200, 400, 600, 800, 1000)  # the last size is the "certify every n <= N" target
@@ -139,7 +139,7 @@ def section(quick: bool) -> Section:
     body = f"""
 Exact real-root counts of $f_n(x) = \\sum_{{k \\le n}} x^k/k!$ ($n!\\,f_n$ as an integer polynomial).
 **sympy**: `Poly(n! f_n).count_roots()` (Sturm), polynomial built before timing. **one order**:
-`numerics.taylor_certify.certify_order(n)` — exact identities $P_n' = nP_{{n-1}}$, a dyadic bracket
+`twofold.numerics.taylor_certify.certify_order(n)` — exact identities $P_n' = nP_{{n-1}}$, a dyadic bracket
 $(a, b)$ of the root of $f_n$ ($n$ odd) or of $f_{{n-1}}$ ($n$ even) decided by exact integer signs
 (`arb` Newton only proposes it), and $\\min f_n \\ge b^n/n! > 0$; the premise $f_{{n-2}} > 0$ is the
 induction lemma. **chain**: `certify_up_to(n)`, every order $0..n$ re-certified from the record

@@ -28,8 +28,8 @@ import time
 
 import numpy as np
 
-from numerics import whitening as numeric
-from twofold.errors import NumericError
+from twofold.numerics import whitening as numeric
+from twofold.contract import NumericError
 
 MODULES = (
     "argparse ast asyncio bisect calendar collections configparser contextlib csv dataclasses datetime decimal "

@@ -1,6 +1,6 @@
 r"""FAVOR+ random features and linear attention, numerically (kexue.fm post 7921; Choromanski et al. 2020).
 
-Independent of :mod:`theorems.favor`: random frequencies are drawn with
+Independent of :mod:`twofold.theorems.favor`: random frequencies are drawn with
 ``numpy.random.default_rng(seed)``, feature maps are evaluated in float64, and
 expectations are Monte Carlo means with standard errors (``std / sqrt(n)``
 over independent replicates).  Where Monte Carlo cannot be trusted (squared
@@ -28,8 +28,7 @@ from functools import cache
 
 import numpy as np
 
-from numerics.estimate import Estimate
-from twofold.errors import NumericError
+from twofold.contract import Estimate, NumericError
 
 KINDS = ("positive", "hyperbolic", "trigonometric")
 # An estimate and e^{x.y} are computed with relative error below ~50u (exp of a d-term dot product, sum of

@@ -1,6 +1,6 @@
 r"""Gradient descent is a kernel machine (kexue.fm post 8009; Domingos 2020), numerically.
 
-Independent of :mod:`theorems.path_kernel`: models with hand-written Jacobians in numpy,
+Independent of :mod:`twofold.theorems.path_kernel`: models with hand-written Jacobians in numpy,
 gradient flow :math:`\theta' = -\nabla L` integrated by ``scipy.integrate.solve_ivp`` (DOP853)
 and *augmented* with the kernel integrals
 :math:`\int_0^T K_t(z, z')\,dt` and :math:`\int_0^T \alpha_i K_t(z, x_i)\,dt`, so the path kernel
@@ -27,8 +27,7 @@ import numpy as np
 from scipy import stats
 from scipy.integrate import solve_ivp
 
-from numerics.estimate import Estimate
-from twofold.errors import NumericError
+from twofold.contract import Estimate, NumericError
 
 RTOL, ATOL = 1e-10, 1e-12
 TIGHT = (1e-13, 1e-15)

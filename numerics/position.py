@@ -1,6 +1,6 @@
 r"""Hierarchical position encoding (kexue.fm post 7947), numerically.
 
-Independent of :mod:`theorems.position`.  Stand-ins for trained encodings are random:
+Independent of :mod:`twofold.theorems.position`.  Stand-ins for trained encodings are random:
 :math:`p_m \sim N(0, I_d/d)`, so :math:`|p_m| \approx 1`.  The extended table
 
 .. math:: q_{(i-1)n+j} = \alpha u_i + (1-\alpha) u_j,\qquad u_i = (p_i - \alpha p_1)/(1-\alpha)
@@ -39,8 +39,7 @@ import numpy as np
 from scipy.sparse import csgraph, csr_matrix
 from scipy.spatial.distance import pdist, squareform
 
-from numerics.estimate import Estimate
-from twofold.errors import NumericError
+from twofold.contract import Estimate, NumericError
 
 UNIT_ROUNDOFF = 2.0**-53
 CHUNK_BYTES = 2**21  # 2 MiB of float64 rows per chunk: stays in cache, bounds memory

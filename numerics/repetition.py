@@ -1,6 +1,6 @@
 r"""Seq2Seq repetition as a Markov chain (kexue.fm post 8128), numerically.
 
-Independent of :mod:`theorems.repetition`.  A decoder is a row-stochastic
+Independent of :mod:`twofold.theorems.repetition`.  A decoder is a row-stochastic
 :math:`P \in \mathbb{R}^{n\times n}` (:math:`P_{ij}` = probability of token
 :math:`j` after token :math:`i`) and :math:`Q = P\circ P`.  Here the expected
 number of repeated closed walks
@@ -37,8 +37,7 @@ import networkx as nx
 import numpy as np
 import scipy.linalg
 
-from numerics.estimate import Estimate
-from twofold.errors import NumericError
+from twofold.contract import Estimate, NumericError
 
 UNIT_ROUNDOFF = 2.0**-53
 MAX_WEIGHT = 9

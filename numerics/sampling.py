@@ -1,6 +1,6 @@
 r"""Search by sampling (kexue.fm posts 8062, 8084), numerically.
 
-Independent of :mod:`theorems.sampling`: the same instances (see that module's
+Independent of :mod:`twofold.theorems.sampling`: the same instances (see that module's
 docstring) are rebuilt here in float64 and *sampled* — rejection and
 importance sampling vectorised over draws, Metropolis–Hastings and Gibbs
 vectorised over many independent chains (a chain is sequential, so the loop is
@@ -47,8 +47,7 @@ import networkx as nx
 import numpy as np
 from scipy import optimize, special, stats
 
-from numerics.estimate import Estimate
-from twofold.errors import NumericError
+from twofold.contract import Estimate, NumericError
 
 ALPHA = 1e-7
 """Significance level of every test here: a correct claim fails one test with probability <= 1e-7."""
@@ -429,7 +428,7 @@ def ring_bridges(n: int) -> np.ndarray:
 
 
 def ring_proposal(n: int, lean: float, bridge: float) -> np.ndarray:
-    """The ring proposal as a float matrix (see :mod:`theorems.sampling` for the mechanism)."""
+    """The ring proposal as a float matrix (see :mod:`twofold.theorems.sampling` for the mechanism)."""
     states, bridges = np.arange(n), ring_bridges(n)
     matrix = np.zeros((n, n))
     for step, prob in ((1, lean), (-1, 1.0 - lean)):

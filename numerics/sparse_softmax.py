@@ -1,6 +1,6 @@
 r"""Sparse softmax and the SPACES summariser (kexue.fm post 8046), numerically.
 
-Independent of :mod:`theorems.sparse_softmax`: float64 numpy over batches of
+Independent of :mod:`twofold.theorems.sparse_softmax`: float64 numpy over batches of
 logits in arbitrary order (top-k found by ``np.partition``), central finite
 differences, gradient descent on the logits themselves, ``scipy.optimize.brentq``
 for loss levels, and dynamic programming for the LCS, the BIO labels and ROUGE.
@@ -26,8 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import optimize, special
 
-from numerics.estimate import Estimate
-from twofold.errors import NumericError
+from twofold.contract import Estimate, NumericError
 
 O_LABEL, B_LABEL, I_LABEL = 0, 1, 2
 ROUGE_WEIGHTS = (0.2, 0.4, 0.4)

@@ -1,6 +1,6 @@
 r"""Even Taylor truncations of :math:`e^x`, numerically (kexue.fm post 7919).
 
-Independent of :mod:`theorems.taylor`: coefficients :math:`1/k!` in floating
+Independent of :mod:`twofold.theorems.taylor`: coefficients :math:`1/k!` in floating
 point, Horner evaluation with its a-priori rounding bound, sign changes on a
 grid, ``scipy.optimize`` for minimisers, complex-step derivatives, and
 ``mpmath`` (arbitrary precision and interval arithmetic) where float64 is not
@@ -27,8 +27,7 @@ import mpmath
 import numpy as np
 from scipy import optimize
 
-from numerics.estimate import Estimate
-from twofold.errors import NumericError
+from twofold.contract import Estimate, NumericError
 
 UNIT_ROUNDOFF = 2.0**-53
 GRID_POINTS = 200_001

@@ -36,8 +36,7 @@ from dataclasses import dataclass
 
 from flint import arb, ctx, fmpq, fmpz, fmpz_poly
 
-from numerics.estimate import Estimate
-from twofold.errors import NumericError
+from twofold.contract import Estimate, NumericError
 
 MAX_ORDER = 2000  # the chain costs ~n^2.5-n^3: 2-13 s to 1000, 44 s to 2000 on this shared machine
 BRACKET_BITS = 50  # the root enclosure's width relative to |r_n|: about 2^-50

@@ -1,6 +1,6 @@
 r"""BERT-whitening (kexue.fm post 8069; Su et al. 2021), numerically.
 
-Independent of :mod:`theorems.whitening`: float64 linear algebra on synthetic
+Independent of :mod:`twofold.theorems.whitening`: float64 linear algebra on synthetic
 sentence-embedding-like data.  The data form a *cone*, as raw BERT embeddings
 do: a large common mean :math:`\mu` (norm ``mean_norm`` times the spread
 :math:`\sqrt{\operatorname{tr}\Sigma}`) plus anisotropic noise with a skewed
@@ -30,8 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, stats
 
-from numerics.estimate import Estimate
-from twofold.errors import NumericError
+from twofold.contract import Estimate, NumericError
 
 UNIT_ROUNDOFF = 2.0**-53
 

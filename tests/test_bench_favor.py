@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks import bench_favor, bench_favor_throughput
-from numerics import favor as numeric
+from twofold.numerics import favor as numeric
 
 
 def test_tiny_section_renders_a_table_and_targets() -> None:

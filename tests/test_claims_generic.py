@@ -13,7 +13,7 @@ import re
 import pytest
 
 import twofold
-from twofold.errors import HypothesisError, ParameterError
+from twofold.contract import HypothesisError, ParameterError
 
 CLAIMS = twofold.all_claims()
 HYPOTHESES = [(claim, h) for claim in CLAIMS for h in claim.hypotheses]

@@ -20,8 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import twofold
-from numerics import favor as numeric
-from theorems import favor as exact
+from twofold.numerics import favor as numeric
+from twofold.theorems import favor as exact
 
 FAMILY = twofold.select(["favor"])
 

@@ -1,8 +1,10 @@
-"""The two encodings stay independent: ``numerics`` never reaches sympy or ``theorems``.
+"""The two encodings stay independent: ``twofold.numerics`` never reaches sympy or ``twofold.theorems``.
 
 Checked twice: statically (every import statement in numerics/, parsed with ``ast``)
 and dynamically (importing every numerics module in a fresh interpreter and
-inspecting ``sys.modules``, which sees transitive imports too).
+inspecting ``sys.modules``, which sees transitive imports too).  The namespace
+is checked too: the installed distribution owns the import name ``twofold``
+only, so ``import numerics`` and ``import theorems`` fail outside the work tree.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numerics
+import twofold
+import twofold.numerics
+import twofold.theorems
 
-FORBIDDEN = ("sympy", "theorems")
-NUMERICS_DIR = Path(numerics.__file__).parent
+FORBIDDEN = ("sympy", "twofold.theorems", "theorems")
+NUMERICS_DIR = Path(twofold.numerics.__file__).parent
 
 
 def _imported_names(path: Path) -> set[str]:
@@ -45,18 +49,20 @@ def test_numerics_source_imports_no_sympy_or_theorems() -> None:
 
 
 def test_numerics_import_graph_excludes_sympy_and_theorems() -> None:
-    modules = [f"numerics.{info.name}" for info in pkgutil.iter_modules([str(NUMERICS_DIR)])]
+    modules = [f"twofold.numerics.{info.name}" for info in pkgutil.iter_modules([str(NUMERICS_DIR)])]
     script = (
         "import importlib, json, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"
         "print(json.dumps(sorted(m for m in sys.modules)))\n"
     )
-    loaded = json.loads(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout)
+    loaded = json.loads(
+        subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, cwd=Path.home()).stdout
+    )
     assert [m for m in loaded if _forbidden(m)] == []
     assert len(modules) >= 2
 
 
 def test_detector_sees_a_forbidden_import(tmp_path: Path) -> None:
     sample = tmp_path / "bad.py"
-    sample.write_text("import numpy\nfrom sympy import Symbol\nimport theorems.taylor\n", encoding="utf-8")
-    assert sorted(n for n in _imported_names(sample) if _forbidden(n)) == ["sympy", "theorems.taylor"]
+    sample.write_text("import numpy\nfrom sympy import Symbol\nimport twofold.theorems.taylor\n", encoding="utf-8")
+    assert sorted(n for n in _imported_names(sample) if _forbidden(n)) == ["sympy", "twofold.theorems.taylor"]

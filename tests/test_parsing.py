@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sympy.parsing import sympy_parser
 
 import twofold
-from twofold.errors import InputError, ParseError, ResourceLimitError
+from twofold.contract import InputError, ParseError, ResourceLimitError
 from twofold.parsing import (
     MAX_LENGTH,
     IndexedFunction,
@@ -23,7 +23,7 @@ from twofold.parsing import (
     parse_relation,
     symbol_table,
 )
-from theorems.taylor import truncation
+from twofold.theorems.taylor import truncation
 
 X = sympy.Symbol("x", real=True)
 K = sympy.Symbol("k", integer=True, positive=True)

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import twofold
-from numerics import path_kernel as numeric
-from theorems import path_kernel as exact
+from twofold.numerics import path_kernel as numeric
+from twofold.theorems import path_kernel as exact
 from twofold.claims import path_kernel as family
 
 CLAIMS = twofold.select(["path_kernel"])

@@ -17,9 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import twofold
-from numerics import position as numeric
-from theorems import position as exact
-from twofold.errors import HypothesisError, ParameterError
+from twofold.numerics import position as numeric
+from twofold.theorems import position as exact
+from twofold.contract import HypothesisError, ParameterError
 
 IDS = [claim.id for claim in twofold.select(["position"])]
 POST_N, POST_D, POST_ALPHA = 512, 768, 0.4  # CLAIMS.md P4: n = 512 trained positions, alpha = 0.4

@@ -21,9 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import twofold
-from numerics import repetition as numeric
-from theorems import repetition as exact
-from twofold.errors import DerivationError, HypothesisError, NumericError, ParameterError
+from twofold.numerics import repetition as numeric
+from twofold.theorems import repetition as exact
+from twofold.contract import DerivationError, HypothesisError, NumericError, ParameterError
 
 CLAIMS = [claim.id for claim in twofold.select(["repetition"])]
 INSTANCE_CLAIMS = [c for c in CLAIMS if any(p.name == "chain" for p in twofold.get_claim(c).parameters)]

@@ -18,7 +18,7 @@ from test_cli import run
 import twofold
 from twofold import runner
 from twofold.cli import _verify_all
-from twofold.errors import InputError, ParameterError
+from twofold.contract import InputError, ParameterError
 from twofold.runner import (
     MAX_JOBS,
     THREAD_ENV,
@@ -150,7 +150,7 @@ def test_bad_input_fails_before_any_work(claims: tuple[twofold.Claim, ...]) -> N
 
 def test_every_error_survives_pickling() -> None:
     """Errors raised in a worker cross the process boundary intact: same type, message and fields."""
-    from twofold import errors
+    from twofold import contract as errors
 
     samples = [
         errors.ParameterError("n must be even"),

@@ -23,10 +23,10 @@ from scipy import stats
 
 import twofold
 from benchmarks import bench_sampling
-from numerics import sampling as numeric
-from theorems import sampling as exact
+from twofold.numerics import sampling as numeric
+from twofold.theorems import sampling as exact
 from twofold.derivation import Proof
-from twofold.errors import HypothesisError, ParameterError
+from twofold.contract import HypothesisError, ParameterError
 
 CLAIMS = [claim.id for claim in twofold.select(["sampling"])]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import twofold
-from twofold.errors import TexError
+from twofold.contract import TexError
 from twofold.sheet import (
     compile_pdf,
     overfull_boxes,

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import twofold
-from numerics import sparse_softmax as numeric
-from theorems import sparse_softmax as exact
+from twofold.numerics import sparse_softmax as numeric
+from twofold.theorems import sparse_softmax as exact
 from twofold.claims.sparse_softmax import EXAMPLE_SOURCE, EXAMPLE_SUMMARY
-from twofold.errors import HypothesisError, ParameterError
+from twofold.contract import HypothesisError, ParameterError
 
 LN2 = math.log(2)
 SPACES_VOCABULARY = 21128

@@ -8,7 +8,7 @@ import time
 import pytest
 import sympy
 
-from twofold.errors import ParseError, ResourceLimitError
+from twofold.contract import ParseError, ResourceLimitError
 from twofold.parsing import IndexedFunction, parse_relation, symbol_table
 from twofold.sandbox import run_limited
 from twofold.stepcheck import (
@@ -22,7 +22,7 @@ from twofold.stepcheck import (
     check_text,
     read_steps,
 )
-from theorems.taylor import truncation
+from twofold.theorems.taylor import truncation
 
 X = sympy.Symbol("x", real=True)
 Y = sympy.Symbol("y", positive=True)

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import twofold
-from numerics import taylor as numeric
-from numerics import taylor_certify
-from numerics.estimate import Estimate
-from theorems import taylor as exact
+from twofold.numerics import taylor as numeric
+from twofold.numerics import taylor_certify
+from twofold.contract import Estimate
+from twofold.theorems import taylor as exact
 
 # CLAIMS.md T5: n -> (x*_n, f_n(x*_n)), 12 significant digits.
 MINIMUM_TABLE = {

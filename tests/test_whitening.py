@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import twofold
-from numerics import whitening as numeric
-from theorems import whitening as exact
-from twofold.errors import NumericError, ParameterError
+from twofold.numerics import whitening as numeric
+from twofold.theorems import whitening as exact
+from twofold.contract import NumericError, ParameterError
 
 CLAIM_IDS = [claim.id for claim in twofold.select(["whitening"])]
 U = 2.0**-53

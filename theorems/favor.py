@@ -411,7 +411,7 @@ def mse_ratio(values: Values) -> Derivation:
 def grid(max_norm: float, norm_steps: int, angle_steps: int) -> list[dict[Symbol, sympy.Expr]]:
     r"""Grid points :math:`a \le b \in \{\,i\,a_{\max}/n\,\}`, :math:`\theta = j\pi/n_\theta`.
 
-    Same points in the same order as ``numerics.favor.grid``."""
+    Same points in the same order as ``twofold.numerics.favor.grid``."""
     top = Rational(str(max_norm))
     norms = [top * i / norm_steps for i in range(1, norm_steps + 1)]
     return [

@@ -4,10 +4,10 @@ A target :math:`\pi = \rho/Z` known up to its normaliser :math:`Z`, on a finite
 or continuous space.  Each function returns a :class:`~twofold.model.Derivation`
 whose steps sympy checked when they were built.  Each claim is derived twice
 over: *in general* (symbolic weights and proposals on a small space, or a
-symbolic density) and *on the concrete instance* that :mod:`numerics.sampling`
+symbolic density) and *on the concrete instance* that :mod:`twofold.numerics.sampling`
 samples from, with exact rationals.
 
-The instances (implemented independently in :mod:`numerics.sampling`):
+The instances (implemented independently in :mod:`twofold.numerics.sampling`):
 
 * finite target :math:`\rho_i = (i+1)^2`, :math:`i = 0..n-1`, proposal
   :math:`q_i \propto i+1` (for importance sampling: on :math:`i < n - h`,

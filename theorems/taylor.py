@@ -326,7 +326,7 @@ def root_count_table(n_max: int) -> Derivation:
     One certified step per order: ``Poly(n! f_n).count_roots()`` equals :math:`n \bmod 2` (0 for
     even :math:`n`, T3; 1 for odd :math:`n`, T4).  Result: the ``Tuple`` of counts, index :math:`n`.
     sympy's cost grows like :math:`n^3` (``benchmarks/bench_taylor.py``: 10–55 s at :math:`n = 800` on a
-    shared machine), which is why the certification to :math:`n = 1000` is ``numerics.taylor_certify``'s.
+    shared machine), which is why the certification to :math:`n = 1000` is ``twofold.numerics.taylor_certify``'s.
     """
     proof = Proof()
     counts = [

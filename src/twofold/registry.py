@@ -18,7 +18,7 @@ from functools import cache
 from importlib.metadata import entry_points
 
 from twofold import claims as _claims_package
-from twofold.errors import UnknownClaimError
+from twofold.contract import UnknownClaimError
 from twofold.model import Claim, Family
 
 ENTRY_POINT_GROUP = "twofold.claims"

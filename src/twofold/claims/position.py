@@ -1,9 +1,9 @@
 r"""Family 3 — hierarchical position encoding: n trained positions extended to n² (claims P1–P4).
 
 :math:`q_{(i-1)n+j} = \alpha u_i + (1-\alpha) u_j`, :math:`u_i = (p_i - \alpha p_1)/(1-\alpha)`.
-The exact side (:mod:`theorems.position`) proves the identities for symbolic :math:`\alpha` and
+The exact side (:mod:`twofold.theorems.position`) proves the identities for symbolic :math:`\alpha` and
 counts collisions from the coincidence patterns of the indices; the numeric side
-(:mod:`numerics.position`) builds the table from random :math:`p` block by block and counts
+(:mod:`twofold.numerics.position`) builds the table from random :math:`p` block by block and counts
 equal rows by projection, sorting and full-dimension verification.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sympy
 
-from numerics import position as numeric
-from theorems import position as exact
+from twofold.numerics import position as numeric
+from twofold.theorems import position as exact
 from twofold import crosscheck
 from twofold.model import Claim, Family, Hypothesis, Parameter
 

@@ -8,9 +8,9 @@ import numpy as np
 import sympy
 from scipy import stats
 
-from numerics import favor as numeric
-from numerics.estimate import Estimate
-from theorems import favor as exact
+from twofold.numerics import favor as numeric
+from twofold.contract import Estimate
+from twofold.theorems import favor as exact
 from twofold import crosscheck
 from twofold.model import Claim, Comparison, Derivation, Family, Hypothesis, Parameter
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from numerics.estimate import Estimate
+from twofold.contract import Estimate
 from twofold.model import Claim, Derivation, Verdict
 
 

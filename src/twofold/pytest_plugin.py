@@ -23,7 +23,7 @@ environment with twofold knows the marker, the fixture and the option::
   pass ``profile=`` themselves (default ``quick``).
 * A bad marker (unknown claim id, parameter or hypothesis, a value out of its
   domain, a violated hypothesis that was not dropped) fails the test with the
-  one-line :mod:`twofold.errors` message.
+  one-line :mod:`twofold.contract` message.
 
 twofold itself is imported only when a marked test runs, so the plugin costs
 nothing in suites that do not use it.
@@ -67,7 +67,7 @@ def _verdict(item: pytest.Item) -> Verdict:
 
 
 def _verify(item: pytest.Item) -> Verdict:
-    from twofold.errors import TwofoldError
+    from twofold.contract import TwofoldError
     from twofold.registry import get_claim
 
     marker = item.get_closest_marker(MARKER)

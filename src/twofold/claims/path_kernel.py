@@ -14,9 +14,9 @@ from functools import cache
 import numpy as np
 import sympy
 
-from numerics import path_kernel as numeric
-from numerics.estimate import Estimate
-from theorems import path_kernel as exact
+from twofold.numerics import path_kernel as numeric
+from twofold.contract import Estimate
+from twofold.theorems import path_kernel as exact
 from twofold import crosscheck
 from twofold.model import Claim, Comparison, Derivation, Family, Hypothesis, Parameter
 

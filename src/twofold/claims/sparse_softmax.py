@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import sympy
 
-from numerics import sparse_softmax as numeric
-from numerics.estimate import Estimate
-from theorems import sparse_softmax as exact
+from twofold.numerics import sparse_softmax as numeric
+from twofold.contract import Estimate
+from twofold.theorems import sparse_softmax as exact
 from twofold import crosscheck
 from twofold.model import Claim, Comparison, Derivation, Family, Hypothesis, Parameter
 

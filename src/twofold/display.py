@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 import sympy
 
-from numerics.estimate import Estimate
+from twofold.contract import Estimate
 from twofold.model import Claim, Derivation, Verdict
 from twofold.registry import select
 from twofold.runner import verify_claims

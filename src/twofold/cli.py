@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 
 from twofold import registry
-from twofold.errors import ParameterError, TwofoldError
+from twofold.contract import ParameterError, TwofoldError
 from twofold.model import PROFILES, Claim, Verdict
 from twofold.runner import MAX_JOBS
 

@@ -5,8 +5,8 @@
 >>> verdict.passed
 True
 
-Attributes load lazily (PEP 562), so ``numerics`` can import
-:mod:`twofold.errors` without pulling in sympy through the core.
+Attributes load lazily (PEP 562), so ``twofold.numerics`` can import
+:mod:`twofold.contract` without pulling in sympy through the core.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "Estimate": "numerics.estimate",
+    "Estimate": "twofold.contract",
     "Claim": "twofold.model",
     "Comparison": "twofold.model",
     "Derivation": "twofold.model",
@@ -24,14 +24,14 @@ _EXPORTS = {
     "Parameter": "twofold.model",
     "Step": "twofold.model",
     "Verdict": "twofold.model",
-    "TwofoldError": "twofold.errors",
-    "InputError": "twofold.errors",
-    "UnknownClaimError": "twofold.errors",
-    "ParameterError": "twofold.errors",
-    "HypothesisError": "twofold.errors",
-    "ParseError": "twofold.errors",
-    "DerivationError": "twofold.errors",
-    "NumericError": "twofold.errors",
+    "TwofoldError": "twofold.contract",
+    "InputError": "twofold.contract",
+    "UnknownClaimError": "twofold.contract",
+    "ParameterError": "twofold.contract",
+    "HypothesisError": "twofold.contract",
+    "ParseError": "twofold.contract",
+    "DerivationError": "twofold.contract",
+    "NumericError": "twofold.contract",
     "all_claims": "twofold.registry",
     "families": "twofold.registry",
     "get_claim": "twofold.registry",

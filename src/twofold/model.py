@@ -17,8 +17,7 @@ from typing import Any
 
 import sympy
 
-from numerics.estimate import Estimate, jsonable
-from twofold.errors import DerivationError, HypothesisError, NumericError, ParameterError
+from twofold.contract import DerivationError, Estimate, HypothesisError, NumericError, ParameterError, jsonable
 from twofold.parsing import IndexedFunction
 
 Params = Mapping[str, Any]

@@ -7,10 +7,10 @@ import math
 
 import sympy
 
-from numerics import taylor as numeric
-from numerics import taylor_certify
-from numerics.estimate import Estimate
-from theorems import taylor as exact
+from twofold.numerics import taylor as numeric
+from twofold.numerics import taylor_certify
+from twofold.contract import Estimate
+from twofold.theorems import taylor as exact
 from twofold import crosscheck
 from twofold.model import Claim, Comparison, Family, Hypothesis, Parameter
 from twofold.parsing import IndexedFunction

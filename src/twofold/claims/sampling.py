@@ -1,6 +1,6 @@
 """Family 6 — search by sampling: rejection, importance, Metropolis–Hastings, Gibbs, CGMH (claims M1–M5).
 
-Every statistical decision is made at ``numerics.sampling.ALPHA`` = 1e-7 per
+Every statistical decision is made at ``twofold.numerics.sampling.ALPHA`` = 1e-7 per
 test (chi-square, total variation, Clopper–Pearson, Kolmogorov–Smirnov) or at
 5 standard errors (false-failure rate 5.7e-7); a claim combines at most three
 such tests, so a correct claim fails with probability below 2e-6 per run.
@@ -15,9 +15,9 @@ from typing import Any
 
 import sympy
 
-from numerics import sampling as numeric
-from numerics.estimate import Estimate
-from theorems import sampling as exact
+from twofold.numerics import sampling as numeric
+from twofold.contract import Estimate
+from twofold.theorems import sampling as exact
 from twofold import crosscheck
 from twofold.model import Claim, Comparison, Derivation, Family, Hypothesis, Parameter
 
@@ -30,7 +30,7 @@ def _rational(value: float) -> sympy.Rational:
 
 
 def law_comparison(law: Sequence[Any], counts: Sequence[int]) -> Comparison:
-    """Empirical counts against an exact law: chi-square and the TV bound at ALPHA each (:func:`numerics.sampling.law_fit`)."""
+    """Empirical counts against an exact law: chi-square and the TV bound at ALPHA each (:func:`twofold.numerics.sampling.law_fit`)."""
     fit = numeric.law_fit(counts, [crosscheck.exact_float(p) for p in law])
     return Comparison(
         method=f"law: chi2 and TV tests at alpha {ALPHA:g} (estimate = TV)",

@@ -40,7 +40,7 @@ from sympy import Basic
 from sympy.core.singleton import Singleton
 
 from twofold import registry
-from twofold.errors import InputError, ParameterError
+from twofold.contract import InputError, ParameterError
 from twofold.model import Claim, Verdict
 
 MAX_JOBS = 64

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from twofold import registry
-from twofold.errors import InputError, TexError
+from twofold.contract import InputError, TexError
 from twofold.model import Claim, Step, Verdict
 
 if TYPE_CHECKING:  # figures import matplotlib: only a sheet that draws them pays for it

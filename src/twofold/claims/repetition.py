@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import sympy
 
-from numerics import repetition as numeric
-from numerics.estimate import Estimate
-from theorems import repetition as exact
+from twofold.numerics import repetition as numeric
+from twofold.contract import Estimate
+from twofold.theorems import repetition as exact
 from twofold import crosscheck
 from twofold.model import Claim, Comparison, Derivation, Family, Hypothesis, Parameter
 

@@ -4,7 +4,7 @@ Every float64 check compares a quantity that is exactly 0 (or an exact
 fraction) with its float64 evaluation.  The tolerance is :math:`u\\,s`,
 :math:`u = 2^{-53}`, with the rounding scale
 :math:`s = d\\kappa + N + \\sqrt d\\,\\|x\\|_\\infty/\\sqrt{\\lambda_{\\min}}` of
-:mod:`numerics.whitening` (eigensolver backward error times the condition
+:mod:`twofold.numerics.whitening` (eigensolver backward error times the condition
 number, summation over N samples, and the cancellation in :math:`x - \\mu` on a
 cone).  Measured residuals sit at 0.1–3 % of it (seeds 0–2, d = 64–256), so the
 checks are deterministic, not statistical: no false-failure rate to quote.
@@ -17,9 +17,9 @@ from typing import Any
 
 import sympy
 
-from numerics import whitening as numeric
-from numerics.estimate import Estimate
-from theorems import whitening as exact
+from twofold.numerics import whitening as numeric
+from twofold.contract import Estimate
+from twofold.theorems import whitening as exact
 from twofold import crosscheck
 from twofold.model import Claim, Comparison, Derivation, Family, Hypothesis, Parameter
 

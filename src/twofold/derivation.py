@@ -2,7 +2,7 @@
 
 A :class:`Proof` collects :class:`~twofold.model.Step` records.  Every method
 verifies its step before recording it and raises
-:class:`~twofold.errors.DerivationError` otherwise, so a finished
+:class:`~twofold.contract.DerivationError` otherwise, so a finished
 :class:`~twofold.model.Derivation` contains only checked steps::
 
     proof = Proof()
@@ -18,7 +18,7 @@ from typing import Any
 
 import sympy
 
-from twofold.errors import DerivationError
+from twofold.contract import DerivationError
 from twofold.model import Derivation, Step
 
 _SIMPLIFIERS: tuple[tuple[str, Callable[[Any], Any]], ...] = (

@@ -19,7 +19,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as Canvas
 
-from numerics import favor, path_kernel, taylor
+from twofold.numerics import favor, path_kernel, taylor
 
 SIZE = (6.4, 3.6)  # inches; the sheet scales a figure to 85% of the text width
 
@@ -50,7 +50,7 @@ def _save(figure: Canvas, directory: Path, name: str) -> str:
 
 def taylor_truncations(directory: Path, seed: int) -> Figure:
     r""":math:`f_n(x) = \sum_{k=0}^n x^k/k!` for :math:`n = 2, \dots, 10` (Horner, float64), the minimum of
-    every even :math:`f_n` marked where :func:`numerics.taylor.minimum_enclosure` certifies it.
+    every even :math:`f_n` marked where :func:`twofold.numerics.taylor.minimum_enclosure` certifies it.
     Nothing is random: ``seed`` is unused."""
     x = np.linspace(-7.0, 2.5, 1201)
     figure = _canvas()
@@ -78,7 +78,7 @@ def taylor_truncations(directory: Path, seed: int) -> Figure:
 def favor_mse_ratio(directory: Path, seed: int) -> Figure:
     r""":math:`\mathrm{MSE_{trig}}/\mathrm{MSE_{pos}}` of one-frequency estimators of :math:`e^{x\cdot y}` over the
     angle :math:`\theta` between :math:`x` and :math:`y` (:math:`|x| = |y| = r`), both MSEs by the Gauss–Hermite
-    quadrature of :func:`numerics.favor.single_feature_mse`.  With iid frequencies an :math:`m`-feature MSE
+    quadrature of :func:`twofold.numerics.favor.single_feature_mse`.  With iid frequencies an :math:`m`-feature MSE
     is the one-frequency MSE over :math:`m`, so the ratio holds for every :math:`m`.  The endpoints, where one
     MSE is exactly 0, are left out.  Nothing is random: ``seed`` is unused."""
     angles = np.linspace(1.0, 179.0, 179)
@@ -105,9 +105,9 @@ def favor_mse_ratio(directory: Path, seed: int) -> Figure:
 
 def path_kernel_descent(directory: Path, seed: int) -> Figure:
     r"""Gradient descent against the gradient flow: :math:`\|\theta^{GD}_{T/\eta} - \theta(T)\|` over the step
-    :math:`\eta` for a 4-unit tanh net on 5 points (:func:`numerics.path_kernel.random_net_problem` with
+    :math:`\eta` for a 4-unit tanh net on 5 points (:func:`twofold.numerics.path_kernel.random_net_problem` with
     ``seed``), :math:`T = 1`, eight halving steps from :math:`\eta\,c\lambda_{\max}(K_0) \le 1`
-    (:func:`numerics.path_kernel.descent_gaps`), with the fitted log-log slope."""
+    (:func:`twofold.numerics.path_kernel.descent_gaps`), with the fitted log-log slope."""
     problem, start = path_kernel.random_net_problem(4, 5, seed)
     gaps = path_kernel.descent_gaps(problem, start, horizon=1.0, ratio=1.0, levels=8, query=0.0)
     slope, stderr = gaps.slope()

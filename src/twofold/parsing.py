@@ -2,7 +2,7 @@ r"""A safe parser for mathematics typed by a learner: text in, unevaluated sympy
 
 Nothing the user types is executed or handed to sympy's own string parser.
 The text passes four stages; each refuses bad input with a one-line
-:class:`~twofold.errors.ParseError` (or :class:`~twofold.errors.ResourceLimitError`
+:class:`~twofold.contract.ParseError` (or :class:`~twofold.contract.ResourceLimitError`
 for a size limit) that names the column:
 
 1. **characters** — at most :data:`MAX_LENGTH` characters of printable ASCII
@@ -50,7 +50,7 @@ from typing import NamedTuple
 import sympy
 from sympy.core.parameters import evaluate
 
-from twofold.errors import ParseError, ResourceLimitError
+from twofold.contract import ParseError, ResourceLimitError
 
 MAX_LENGTH = 2000
 """Characters in one expression or step."""

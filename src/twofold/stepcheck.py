@@ -44,7 +44,7 @@ import sympy
 from sympy.core.evalf import PrecisionExhausted
 
 from twofold.derivation import is_zero
-from twofold.errors import InputError, ParseError, ResourceLimitError
+from twofold.contract import InputError, ParseError, ResourceLimitError
 from twofold.parsing import RELATIONS, IndexedFunction, ParsedStep, parse_relation
 from twofold.sandbox import run_limited
 
