@@ -20,7 +20,7 @@ from test_sheet import _need_tex, _pdf_text
 
 import twofold
 from twofold.cli import main
-from twofold.figures import DRAWINGS, draw_figures
+from twofold.figures import draw_figures
 from twofold.registry import families
 from twofold.sheet import SheetResult, overfull_boxes, render_tex, sections, write_sheet
 
@@ -134,8 +134,9 @@ def test_sections_follow_the_registry_families() -> None:
 
 
 def test_figures_depend_on_numerics_and_land_in_their_family(tmp_path: Path) -> None:
-    figures = draw_figures(["position", *DRAWINGS], tmp_path, seed=0)
-    assert [figure.family for figure in figures] == list(DRAWINGS)
+    declaring = [family for family in families() if family.figures]
+    figures = draw_figures(declaring, tmp_path, seed=0)
+    assert [figure.family for figure in figures] == [f.name for f in declaring for _ in f.figures]
     for figure in figures:
         assert (tmp_path / figure.file).read_bytes().startswith(b"%PDF")
     slope = re.search(r"slope is \$([0-9.]+) \\pm", figures[-1].caption)
@@ -143,7 +144,7 @@ def test_figures_depend_on_numerics_and_land_in_their_family(tmp_path: Path) -> 
 
 
 def test_figures_import_neither_theorems_nor_sympy() -> None:
-    code = "import sys, twofold.figures; print(sorted({m for m in sys.modules if m == 'sympy' or m.startswith('twofold.theorems')}))"
+    code = "import sys, pkgutil, importlib, twofold.figures, twofold.drawings as d; [importlib.import_module(f'twofold.drawings.{m.name}') for m in pkgutil.iter_modules(d.__path__)]; print(sorted({m for m in sys.modules if m == 'sympy' or m.startswith('twofold.theorems')}))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
 

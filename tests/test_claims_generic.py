@@ -14,6 +14,7 @@ import pytest
 
 import twofold
 from twofold.contract import HypothesisError, ParameterError
+from twofold.model import _latex as model_latex
 
 CLAIMS = twofold.all_claims()
 HYPOTHESES = [(claim, h) for claim in CLAIMS for h in claim.hypotheses]
@@ -73,3 +74,25 @@ def test_dropping_a_hypothesis_fails_visibly(claim: twofold.Claim, hypothesis: t
     verdict = claim.verify(seed=0, drop=(hypothesis.name,), **hypothesis.witness)
     assert not verdict.passed
     assert verdict.summary().startswith("FAIL")
+
+
+@pytest.mark.parametrize("family", twofold.families(), ids=lambda family: family.name)
+def test_every_family_has_a_general_step(family: twofold.Family, quick_verdicts: dict[str, twofold.Verdict]) -> None:
+    """At least one step of the family's quick derivations holds for symbolic parameters (issue: general derivations)."""
+    kinds = [step.kind for claim in family.claims for step in quick_verdicts[claim.id].derivation.steps]
+    assert "general" in kinds, f"{family.name}: no general step among {len(kinds)}"
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=_claim_id)
+def test_no_step_displays_identical_sides(claim: twofold.Claim, quick_verdicts: dict[str, twofold.Verdict]) -> None:
+    """Every step shows what it asserts: its two displayed sides differ (never X = X)."""
+    same = [
+        step.description for step in quick_verdicts[claim.id].derivation.steps
+        if model_latex(step.lhs) == model_latex(step.rhs)
+    ]
+    assert not same, f"{claim.id}: steps displayed as X = X: {same}"
+
+
+@pytest.mark.parametrize("family", twofold.families(), ids=lambda family: family.name)
+def test_every_family_declares_a_figure(family: twofold.Family) -> None:
+    assert family.figures, f"{family.name} declares no figure (Family.figures)"

@@ -1,4 +1,4 @@
-"""The ``twofold`` command: list, verify, explain, sheet, check.
+"""The ``twofold`` command: list, verify, explain, sheet, check, audit.
 
 Errors of the user's making become one line on stderr and exit code 2; a
 failed claim exits 1; nothing prints a traceback unless ``TWOFOLD_DEBUG=1``.
@@ -103,6 +103,37 @@ def verify(tokens: tuple[str, ...], profile: str, seed: int, jobs: int, as_json:
         console.print(f"{len(verdicts) - failed} passed, {failed} failed ({profile} profile, seed {seed})")
     if any(not v.passed for v in verdicts):
         sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("families", nargs=-1)
+@SEED
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document instead of a table")
+def audit(families: tuple[str, ...], seed: int, as_json: bool) -> None:
+    """Run every family's known-false variants (default: all families); exit 1 if any is not caught."""
+    from twofold.audit import audit_record, run_audit
+    from twofold.report import audit_table
+
+    chosen = registry.families() if not families else tuple(_family(name) for name in families)
+    rows = run_audit(chosen, seed)
+    if as_json:
+        click.echo(json.dumps(audit_record(rows, seed), indent=2, allow_nan=False))
+    else:
+        console = Console()
+        console.print(audit_table(rows))
+        missed = [row for row in rows if not row.caught]
+        console.print(f"{len(rows) - len(missed)} of {len(rows)} known-false variants caught")
+        for row in missed:
+            console.print(f"MISSED: {row.claim} / {row.name}: {row.how}")
+    if not rows or any(not row.caught for row in rows):
+        sys.exit(EXIT_FAILED)
+
+
+def _family(name: str) -> Any:
+    found = registry.family(name)
+    if found is None:
+        raise ParameterError(f"unknown family '{name[:80]}' (families: {', '.join(f.name for f in registry.families())})")
+    return found
 
 
 @cli.command()

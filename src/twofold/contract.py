@@ -86,7 +86,15 @@ class Estimate:
     ``interval`` (a confidence or rigorous interval, said in ``method``), or
     both.  ``n`` is the sample size or problem size, ``seed`` the seed of the
     ``numpy.random.Generator`` used (``None`` for deterministic methods).
-    ``details`` carries extra named evidence (roots found, per-n values, ...).
+    ``details`` carries extra named evidence (roots found, per-n values, ...);
+    a value there may itself be an :class:`Estimate` (one compared part of a
+    several-part claim, with its own uncertainty).
+
+    ``replicate_stderr`` is the same standard error measured a second,
+    independent way: from the spread of ``replicates`` independent batch
+    means (or replicate runs).  :func:`twofold.crosscheck.z_score` tests the
+    two against each other, so a standard error that is too large (a z-test
+    that can never fail) or too small is itself a failed check.
     """
 
     value: float
@@ -96,6 +104,8 @@ class Estimate:
     stderr: float | None = None
     interval: tuple[float, float] | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    replicate_stderr: float | None = None
+    replicates: int = 0
 
     def uncertainty(self) -> str:
         parts = []
@@ -106,8 +116,13 @@ class Estimate:
         return " ".join(parts)
 
     def part(self, key: str, index: int | None = None) -> Estimate:
-        """One number of ``details`` (``details[key]`` or ``details[key][index]``) as an estimate of its own."""
+        """One entry of ``details`` (``details[key]`` or ``details[key][index]``) as an estimate of its own.
+
+        An entry that already is an :class:`Estimate` is returned as it is.
+        """
         value = self.details[key] if index is None else self.details[key][index]
+        if isinstance(value, Estimate):
+            return value
         return Estimate(value=float(value), method=self.method, n=self.n, seed=self.seed)
 
     def part_interval(self, key: str) -> Estimate:
@@ -124,6 +139,8 @@ class Estimate:
             "stderr": self.stderr,
             "interval": list(self.interval) if self.interval is not None else None,
             "details": {key: jsonable(val) for key, val in self.details.items()},
+            "replicate_stderr": self.replicate_stderr,
+            "replicates": self.replicates,
         }
 
 
@@ -131,6 +148,8 @@ def jsonable(value: Any) -> Any:
     """Turn numpy scalars/arrays, exact integers and non-finite floats into JSON-safe values."""
     if isinstance(value, (bool, str)) or value is None:
         return value
+    if isinstance(value, Estimate):
+        return jsonable(value.to_dict())
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if hasattr(value, "tolist"):

@@ -3,7 +3,8 @@ r"""Cross-checks: how an exact value and an independent estimate are compared.
 Each function returns a :class:`~twofold.model.Comparison` that states its
 method, the statistic, the threshold and both numbers.
 
-* :func:`z_score` — Monte Carlo: :math:`|\hat v - v| / \mathrm{se} \le k`.
+* :func:`z_score` — Monte Carlo: :math:`|\hat v - v| / \mathrm{se} \le k`, with the
+  standard error itself checked against batch means (:func:`stderr_agrees`).
   At :math:`k = 5` a correct claim fails with probability
   :math:`\le 5.7\times10^{-7}` under a normal approximation.
 * :func:`contains` — rigorous or confidence intervals: the exact value must lie
@@ -21,6 +22,7 @@ import math
 from typing import Any
 
 import sympy
+from scipy import stats
 
 from twofold.model import Comparison, Estimate
 
@@ -35,22 +37,75 @@ def exact_float(value: Any) -> float:
 
 
 def z_score(exact: Any, estimate: Estimate, max_sigma: float = FIVE_SIGMA) -> Comparison:
-    """Agree when the estimate is within ``max_sigma`` standard errors of the exact value."""
+    r"""Agree when the estimate is within ``max_sigma`` standard errors of the exact value.
+
+    Two guards make the test honest:
+
+    * **the standard error is checked.**  When the estimate also measured its
+      standard error from ``replicates`` independent batch means
+      (``replicate_stderr``), :math:`(B-1)\,(\mathrm{se_{rep}}/\mathrm{se})^2` must lie in the
+      central :math:`1 - 10^{-6}` range of :math:`\chi^2_{B-1}`
+      (:func:`stderr_agrees`): an inflated standard error, which would let any
+      value pass, or one too small, which would flake, is a failed check.
+    * **zero variance is rounding-aware.**  A standard error below the float64
+      resolution of the compared values (:data:`ROUNDING` ulps), e.g. an
+      estimator that is exact at :math:`x = -y`, is replaced by that resolution,
+      so an estimate equal to the exact value up to rounding passes and one
+      that differs by more does not.
+    """
     v = exact_float(exact)
     if estimate.stderr is None:
         raise ValueError("z_score needs an estimate with a standard error")
-    if estimate.stderr == 0:
-        z = 0.0 if estimate.value == v else math.inf
-    else:
-        z = abs(estimate.value - v) / estimate.stderr
-    return Comparison(
+    floor = ROUNDING * EPSILON * max(abs(v), abs(estimate.value))
+    scale = max(estimate.stderr, floor)
+    signed = (estimate.value - v) / scale if scale > 0 else (0.0 if estimate.value == v else math.inf)
+    z = abs(signed)
+    detail = f"s.e. {estimate.stderr:.3g}, n = {estimate.n}"
+    if scale > estimate.stderr:
+        detail += f"; s.e. below float64 resolution, {ROUNDING} ulps used ({floor:.3g})"
+    comparison = Comparison(
         method=f"|z| = |estimate - exact| / s.e. <= {max_sigma:g}",
         statistic=z,
         threshold=max_sigma,
         exact=v,
         estimate=estimate.value,
         agree=bool(z <= max_sigma),
-        detail=f"s.e. {estimate.stderr:.3g}, n = {estimate.n}",
+        detail=detail,
+        zscores=(float(signed),),
+    )
+    if estimate.replicate_stderr is None:
+        return comparison
+    return all_of(comparison, stderr_agrees(estimate))
+
+
+ROUNDING = 64
+EPSILON = 2.0**-52
+STDERR_LEVEL = 1e-6
+
+
+def stderr_agrees(estimate: Estimate, level: float = STDERR_LEVEL) -> Comparison:
+    r"""The reported standard error agrees with the one measured from batch means.
+
+    With :math:`B` independent batch means, :math:`(B-1)\,s_B^2/\sigma^2 \sim \chi^2_{B-1}`
+    (normal batch means), where :math:`s_B` is the batch-means standard error and
+    :math:`\sigma` the true one.  Taking the reported ``stderr`` for :math:`\sigma`, the
+    statistic must lie in the central :math:`1-\alpha` range; the comparison's
+    statistic is :math:`\max(q_{lo}/Q,\ Q/q_{hi})`, which exceeds 1 exactly when it does not.
+    """
+    if estimate.replicate_stderr is None or estimate.replicates < 2 or not estimate.stderr:
+        raise ValueError("stderr_agrees needs a standard error and one measured from >= 2 batch means")
+    dof = estimate.replicates - 1
+    q = dof * (estimate.replicate_stderr / estimate.stderr) ** 2
+    low, high = stats.chi2.ppf(level / 2, dof), stats.chi2.isf(level / 2, dof)
+    statistic = max(low / q if q > 0 else math.inf, q / high)
+    return Comparison(
+        method=f"reported s.e. agrees with the batch-means s.e. (chi-square, {dof} dof, alpha = {level:g})",
+        statistic=float(statistic),
+        threshold=1.0,
+        exact=float(estimate.stderr),
+        estimate=float(estimate.replicate_stderr),
+        agree=bool(statistic <= 1.0),
+        detail=f"{estimate.replicates} batch means, ratio {estimate.replicate_stderr / estimate.stderr:.3g}",
     )
 
 
@@ -122,11 +177,15 @@ def at_most(
     exact: float = 0.0,
     estimate: float | None = None,
     detail: str = "",
+    zscores: tuple[float, ...] = (),
+    pvalues: tuple[float, ...] = (),
 ) -> Comparison:
     """Agree when ``statistic <= threshold``; ``method`` says what the statistic is.
 
     ``estimate`` defaults to the statistic itself (a residual, a count found);
     ``exact`` is the claimed value the statistic is measured against.
+    ``zscores``/``pvalues`` carry the signed z-scores or p-values behind the
+    statistic, for calibration over seeds (``tests/test_calibration.py``, ``twofold sweep``).
     """
     return Comparison(
         method=method,
@@ -136,6 +195,8 @@ def at_most(
         estimate=float(statistic if estimate is None else estimate),
         agree=bool(statistic <= threshold),
         detail=detail,
+        zscores=tuple(float(z) for z in zscores),
+        pvalues=tuple(float(q) for q in pvalues),
     )
 
 
@@ -163,4 +224,6 @@ def all_of(*comparisons: Comparison) -> Comparison:
         estimate=lead.estimate,
         agree=all(c.agree for c in comparisons),
         detail="; ".join(part for part in (lead.detail, *others) if part),
+        zscores=tuple(z for c in comparisons for z in c.zscores),
+        pvalues=tuple(p for c in comparisons for p in c.pvalues),
     )

@@ -19,7 +19,7 @@ from typing import Any
 import sympy
 
 from twofold.contract import DerivationError
-from twofold.model import Derivation, Step
+from twofold.model import STEP_KINDS, Derivation, Step
 
 _SIMPLIFIERS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("expand", sympy.expand),
@@ -51,7 +51,16 @@ class Proof:
     def __init__(self) -> None:
         self._steps: list[Step] = []
 
-    def equal(self, description: str, lhs: Any, rhs: Any, rule: str, *, shown: tuple[Any, Any] | None = None) -> Any:
+    def equal(
+        self,
+        description: str,
+        lhs: Any,
+        rhs: Any,
+        rule: str,
+        *,
+        shown: tuple[Any, Any] | None = None,
+        kind: str = "instance",
+    ) -> Any:
         """Record ``lhs = rhs`` after checking that ``lhs - rhs`` simplifies to 0; returns ``rhs``.
 
         Unevaluated operators (``Derivative``, ``Integral``, ``Sum``, ``Limit``)
@@ -60,6 +69,7 @@ class Proof:
         the step displays instead of large explicit sides; the check always runs
         on ``lhs`` and ``rhs`` and says so.
         """
+        self._kind_fits(description, kind, lhs, rhs)
         how = is_zero((lhs - rhs).doit())
         if how is None:
             self._refuse(description, f"{_brief(lhs)} - ({_brief(rhs)}) does not simplify to 0")
@@ -68,36 +78,65 @@ class Proof:
             size = f"all {lhs.rows}x{lhs.cols} entries" if isinstance(lhs, sympy.MatrixBase) else "the explicit expressions"
             check += f" on {size} ({sympy.count_ops(lhs)} operations)"
         left, right = shown if shown is not None else (lhs, rhs)
-        self._steps.append(Step(description, left, "=", right, rule, check))
+        self._steps.append(Step(description, left, "=", right, rule, check, kind=kind))
         return rhs
 
-    def compare(self, description: str, lhs: Any, relation: str, rhs: Any, rule: str) -> None:
+    def compare(self, description: str, lhs: Any, relation: str, rhs: Any, rule: str, *, kind: str = "instance") -> None:
         """Record ``lhs relation rhs`` (one of ``< <= > >=``), decided by sympy's assumptions on ``lhs - rhs``.
 
         sympy must answer *True*; *False* or *undecided* both refuse the step,
         with the reason, so a dropped hypothesis (an odd exponent, a negative
         variance) surfaces here.
         """
+        self._kind_fits(description, kind, lhs, rhs)
         difference = sympy.simplify(lhs - rhs)
         query = {"<": "is_negative", "<=": "is_nonpositive", ">": "is_positive", ">=": "is_nonnegative"}[relation]
         answer = getattr(difference, query)
         if answer is not True:
             said = "false" if answer is False else "not decidable from the assumptions"
             self._refuse(description, f"{sympy.sstr(lhs)} {relation} {sympy.sstr(rhs)} is {said}")
-        self._steps.append(Step(description, lhs, relation, rhs, rule, f"sympy: ({sympy.sstr(difference)}).{query}"))
+        self._steps.append(
+            Step(description, lhs, relation, rhs, rule, f"sympy: ({sympy.sstr(difference)}).{query}", kind=kind)
+        )
 
-    def certify(self, description: str, lhs: Any, relation: str, rhs: Any, rule: str, *, holds: bool, check: str) -> None:
-        """Record a fact established by an exact sympy computation (root counts, ranks, gcds).
+    def certify(
+        self,
+        description: str,
+        lhs: Any,
+        relation: str,
+        rhs: Any,
+        rule: str,
+        *,
+        holds: bool,
+        check: str,
+        kind: str = "certificate",
+    ) -> None:
+        """Record a fact established by an exact computation of the caller (root counts, ranks, gcds).
 
         ``holds`` is the outcome of that computation and ``check`` names it,
         e.g. ``"Poly(n!*f_n).count_roots() = 0 (Sturm)"``; a false outcome refuses the step.
+        The step says it was certified by the caller, not decided by sympy.
         """
+        self._kind_fits(description, kind, lhs, rhs)
         if not holds:
             self._refuse(description, f"{check} contradicts {sympy.sstr(lhs)} {relation} {sympy.sstr(rhs)}")
-        self._steps.append(Step(description, lhs, relation, rhs, rule, check))
+        self._steps.append(Step(description, lhs, relation, rhs, rule, check, kind=kind, checked_by="caller"))
+
+    def _kind_fits(self, description: str, kind: str, lhs: Any, rhs: Any) -> None:
+        """A step's kind is one of :data:`~twofold.model.STEP_KINDS`; a ``general`` step has free symbols."""
+        if kind not in STEP_KINDS:
+            raise ValueError(f"step kind must be one of {STEP_KINDS}, not {kind!r}")
+        if kind == "general" and not any(getattr(side, "free_symbols", None) for side in (lhs, rhs)):
+            self._refuse(description, "a general step must hold for symbolic parameters, but both sides are numbers")
 
     def _refuse(self, description: str, reason: str) -> None:
         raise DerivationError(description, reason, completed=tuple(self._steps))
 
-    def finish(self, result: Any, conclusion: str) -> Derivation:
-        return Derivation(steps=tuple(self._steps), result=result, conclusion=conclusion)
+    def finish(self, result: Any, conclusion: str, *, proved_for: str = "") -> Derivation:
+        """The derivation; ``proved_for`` (LaTeX, e.g. ``r"all even $n \\ge 2$"``) when general steps carry the claim.
+
+        Claiming generality needs at least one ``general`` step.
+        """
+        if proved_for and not any(step.kind == "general" for step in self._steps):
+            raise ValueError(f"a derivation proved for {proved_for} needs at least one general step")
+        return Derivation(steps=tuple(self._steps), result=result, conclusion=conclusion, proved_for=proved_for)

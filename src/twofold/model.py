@@ -9,10 +9,11 @@ returning an :class:`Estimate`) and a cross-check that turns the two into a
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sympy
@@ -21,16 +22,25 @@ from twofold.contract import DerivationError, Estimate, HypothesisError, Numeric
 from twofold.parsing import IndexedFunction
 
 Params = Mapping[str, Any]
-PROFILES = ("quick", "full")
+
+PROFILES: dict[str, str | None] = {"quick": None, "full": "quick"}
+"""Every profile, and the profile whose value a parameter falls back to when it declares none.
+
+Adding a profile is one line here (e.g. ``"huge": "full"``); a parameter gives
+its value for it with ``Parameter(..., values={"huge": ...})``."""
 
 
 @dataclass(frozen=True)
 class Parameter:
     """A named, typed, bounded parameter with a value per profile.
 
-    ``kind`` is ``int`` or ``float``; ``low``/``high`` are inclusive bounds
-    (``None`` for unbounded).  ``quick`` and ``full`` are the values used by
-    the two profiles; ``full`` defaults to ``quick``.
+    ``kind`` is ``int``, ``float``, ``bool`` or ``str``; a ``str`` parameter
+    takes one of ``choices`` (e.g. ``features=positive|hyperbolic|trigonometric``).
+    ``low``/``high`` are inclusive bounds of a number (``None`` for unbounded).
+    ``quick`` and ``full`` are the values of the two standard profiles; ``values``
+    gives values for further profiles of :data:`PROFILES`; a profile without a
+    value falls back along :data:`PROFILES` (``full`` to ``quick``).  ``latex``
+    is the name as typeset math (``$\\alpha$``; default: the name in typewriter).
     """
 
     name: str
@@ -40,22 +50,58 @@ class Parameter:
     low: float | None = None
     high: float | None = None
     doc: str = ""
+    choices: tuple[str, ...] = ()
+    values: Mapping[str, Any] = field(default_factory=dict)
+    latex: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in (int, float, bool, str):
+            raise TypeError(f"parameter {self.name}: kind must be int, float, bool or str, not {self.kind!r}")
+        if (self.kind is str) != bool(self.choices):
+            raise TypeError(f"parameter {self.name}: a str parameter needs choices, and only a str parameter has them")
+        unknown = set(self.values) - set(PROFILES)
+        if unknown:
+            raise TypeError(f"parameter {self.name}: values for unknown profiles {sorted(unknown)}")
 
     def value_for(self, profile: str) -> Any:
         if profile not in PROFILES:
             raise ParameterError(f"unknown profile '{profile}' (choose from {', '.join(PROFILES)})")
-        return self.quick if profile == "quick" or self.full is None else self.full
+        chain: str | None = profile
+        while chain is not None:
+            declared = {"quick": self.quick, "full": self.full, **self.values}.get(chain)
+            if declared is not None:
+                return declared
+            chain = PROFILES[chain]
+        return self.quick
 
     def coerce(self, raw: Any) -> Any:
-        """Convert ``raw`` (a string from the command line, or a number) and check its domain."""
+        """Convert ``raw`` (a string from the command line, or a value) and check its domain."""
         value = self._convert(raw)
-        if self.low is not None and value < self.low:
-            raise ParameterError(f"parameter {self.name}={value} is below its lower bound {self.low}")
-        if self.high is not None and value > self.high:
-            raise ParameterError(f"parameter {self.name}={value} is above its upper bound {self.high}")
+        if self.kind in (int, float):
+            if self.low is not None and value < self.low:
+                raise ParameterError(f"parameter {self.name}={value} is below its lower bound {self.low}")
+            if self.high is not None and value > self.high:
+                raise ParameterError(f"parameter {self.name}={value} is above its upper bound {self.high}")
         return value
 
+    def domain(self) -> str:
+        """The domain in words: ``int in [1, 64]``, ``one of positive|hyperbolic``, ``bool``."""
+        if self.kind is str:
+            return "one of " + "|".join(self.choices)
+        if self.kind is bool:
+            return "bool (true|false)"
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        return f"{self.kind.__name__} in [{low}, {high}]"
+
     def _convert(self, raw: Any) -> Any:
+        if self.kind is bool:
+            return self._boolean(raw)
+        if self.kind is str:
+            text = str(raw).strip()
+            if text not in self.choices:
+                raise ParameterError(f"parameter {self.name} must be one of {'|'.join(self.choices)}, got {text[:40]!r}")
+            return text
         if isinstance(raw, bool):
             raise ParameterError(f"parameter {self.name} must be {self.kind.__name__}, got a boolean")
         try:
@@ -74,6 +120,15 @@ class Parameter:
             raise ParameterError(f"parameter {self.name} must be finite, got {raw!r}")
         return value
 
+    def _boolean(self, raw: Any) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        words = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+        answer = words.get(str(raw).strip().lower())
+        if answer is None or (not isinstance(raw, str) and raw not in (0, 1)):
+            raise ParameterError(f"parameter {self.name} must be bool (true|false), got {str(raw)[:40]!r}")
+        return answer
+
 
 @dataclass(frozen=True)
 class Hypothesis:
@@ -81,20 +136,38 @@ class Hypothesis:
 
     ``witness`` holds parameter values that violate the hypothesis; ``twofold
     explain ID --drop NAME`` runs the claim there to show what breaks.
+    ``latex`` is the name as typeset text when it holds mathematics
+    (``"$N \\le d$"`` for the handle ``"N <= d"``).
     """
 
     name: str
     holds: Callable[[Params], bool]
     message: str
     witness: Mapping[str, Any] = field(default_factory=dict)
+    latex: str = ""
+
+    def shown(self) -> str:
+        """The hypothesis as typeset text (LaTeX text mode, math in ``$...$``); ``name`` stays the ``--drop`` handle."""
+        return self.latex or self.name
+
+
+STEP_KINDS = ("general", "instance", "certificate")
+"""``general``: holds for symbolic parameters of the claim (symbolic n, d, m, rho, ...);
+``instance``: checked at the parameter point; ``certificate``: an exact computation
+(a Sturm count, a rank, a finite enumeration)."""
+
+CHECKERS = ("sympy", "caller")
+"""``sympy``: sympy decided the step itself; ``caller``: the code building the
+proof computed the fact exactly and certified it (``Proof.certify``)."""
 
 
 @dataclass(frozen=True)
 class Step:
     """One checked step of a derivation: ``lhs relation rhs`` by ``rule``.
 
-    ``check`` says how sympy verified it (e.g. ``"expand(lhs - rhs) = 0"`` or
-    ``"Poly.count_roots() = 0 (Sturm)"``).  Steps are built only through
+    ``check`` says how it was verified (e.g. ``"expand(lhs - rhs) = 0"`` or
+    ``"Poly.count_roots() = 0 (Sturm)"``); ``kind`` is one of :data:`STEP_KINDS`
+    and ``checked_by`` one of :data:`CHECKERS`.  Steps are built only through
     :class:`twofold.derivation.Proof`, which refuses a step that does not check.
     """
 
@@ -104,6 +177,8 @@ class Step:
     rhs: Any
     rule: str
     check: str
+    kind: str = "instance"
+    checked_by: str = "sympy"
 
     def latex(self) -> str:
         return f"{_latex(self.lhs)} {RELATION_LATEX[self.relation]} {_latex(self.rhs)}"
@@ -137,6 +212,15 @@ class Derivation:
     steps: tuple[Step, ...]
     result: Any
     conclusion: str
+    proved_for: str = ""
+
+    def kinds(self) -> dict[str, int]:
+        """How many steps of each kind (:data:`STEP_KINDS`)."""
+        return {kind: sum(step.kind == kind for step in self.steps) for kind in STEP_KINDS}
+
+    def scope(self) -> str:
+        """``proved for all ...`` when a general argument carries the claim, else ``checked at the parameter point``."""
+        return f"proved for {self.proved_for}" if self.proved_for else "checked at the parameter point"
 
     def _repr_latex_(self) -> str:
         from twofold.display import derivation_latex  # display imports this module
@@ -159,6 +243,8 @@ class Comparison:
     estimate: float
     agree: bool
     detail: str = ""
+    zscores: tuple[float, ...] = ()
+    pvalues: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,9 +297,16 @@ class Verdict:
                 "estimate": jsonable(c.estimate),
                 "agree": bool(c.agree),
                 "detail": c.detail,
+                "zscores": [jsonable(z) for z in c.zscores],
+                "pvalues": [jsonable(p) for p in c.pvalues],
             },
             "estimate": jsonable(self.estimate.to_dict()) if self.estimate else None,
-            "derivation": None if d is None else {"steps": len(d.steps), "conclusion": d.conclusion},
+            "derivation": None if d is None else {
+                "steps": len(d.steps),
+                "conclusion": d.conclusion,
+                "proved_for": d.proved_for,
+                "kinds": d.kinds(),
+            },
         }
 
     def _repr_latex_(self) -> str:
@@ -231,6 +324,45 @@ Deriver = Callable[[Params], Derivation]
 Estimator = Callable[[Params, int], Estimate]
 CrossCheck = Callable[[Derivation, Estimate, Params], Comparison]
 
+RESOLUTION_UNITS = ("relative", "absolute", "sigma", "count")
+
+
+@dataclass(frozen=True)
+class Probe:
+    r"""One compared quantity and its *resolution*: the smallest error in it the cross-check must reject.
+
+    The generic power test (``tests/test_power.py``, :mod:`twofold.power`) moves the
+    quantity by ``size`` in ``unit`` in each of ``directions`` and requires a FAIL
+    every time, once on each side:
+
+    * the estimate side: ``estimate.value`` (``key=None``) or ``estimate.details[key]``,
+      a float, a numpy array (every entry moved) or an :class:`Estimate`;
+    * the exact side: ``derivation.result`` (``index=None``) or ``derivation.result[index]``
+      (skipped when ``exact_side`` is false, e.g. a certificate with no number).
+
+    Units: ``relative`` multiplies by :math:`1 \pm s`; ``absolute`` and ``count`` add
+    :math:`\pm s`; ``sigma`` adds :math:`\pm s` standard errors of the estimate part
+    (``stderr``, or ``details[stderr_key]`` entrywise for an array).  For ``sigma``
+    probes the test also inflates that standard error tenfold and requires a FAIL:
+    a z-test whose standard error nobody checks can be made to pass anything.
+    ``reason`` says where the size comes from (an error bound, a test level).
+    """
+
+    unit: str
+    size: float
+    reason: str
+    key: str | None = None
+    index: int | None = None
+    stderr_key: str | None = None
+    directions: tuple[int, ...] = (1, -1)
+    exact_side: bool = True
+
+    def __post_init__(self) -> None:
+        if self.unit not in RESOLUTION_UNITS:
+            raise TypeError(f"probe unit must be one of {RESOLUTION_UNITS}, not {self.unit!r}")
+        if not self.size > 0 or not self.directions or set(self.directions) - {1, -1}:
+            raise TypeError("a probe needs a positive size and directions among +1, -1")
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -240,20 +372,23 @@ class Claim:
     numerical (``numerics/``), ``compare(derivation, estimate, params)`` decides.
     ``symbols`` (with their sympy assumptions) and ``functions`` (indexed
     families such as ``f_4(x)``) are the names a learner may use in
-    ``twofold check`` for this claim.
+    ``twofold check`` for this claim; ``source``, ``symbols`` and ``functions``
+    default to the family's.  ``resolution`` lists the compared quantities with
+    the error each must reject (:class:`Probe`).
     """
 
     id: str
     title: str
-    source: str
     statement: str
     derive: Deriver
     estimate: Estimator
     compare: CrossCheck
+    source: str = ""
     parameters: tuple[Parameter, ...] = ()
     hypotheses: tuple[Hypothesis, ...] = ()
     symbols: tuple[sympy.Symbol, ...] = ()
     functions: tuple[IndexedFunction, ...] = ()
+    resolution: tuple[Probe, ...] = ()
 
     @property
     def family(self) -> str:
@@ -292,7 +427,12 @@ class Claim:
     def verify(
         self, seed: int = 0, profile: str = "quick", drop: tuple[str, ...] = (), **overrides: Any
     ) -> Verdict:
-        """Derive, estimate, cross-check; a broken step or estimator becomes a failed verdict."""
+        """Derive, estimate, cross-check.
+
+        A step that does not check, an estimator that refuses, and any unexpected
+        exception inside one of the three parts (an internal error, named with its
+        type) all become a failed verdict, never an aborted run.
+        """
         params = self.resolve(profile, drop, **overrides)
         start = time.perf_counter()
         derivation: Derivation | None = None
@@ -304,12 +444,19 @@ class Claim:
         except DerivationError as exc:
             failures.append(f"derivation: {exc}")
             derivation = Derivation(steps=exc.completed, result=None, conclusion=f"does not go through: {exc}")
+        except Exception as exc:  # noqa: BLE001 - one claim's bug is that claim's FAIL
+            failures.append(_internal("derivation", exc))
         try:
             estimate = self.estimate(params, seed)
         except NumericError as exc:
             failures.append(f"numerics: {exc}")
+        except Exception as exc:  # noqa: BLE001
+            failures.append(_internal("numerics", exc))
         if not failures:
-            comparison = self.compare(derivation, estimate, params)
+            try:
+                comparison = self.compare(derivation, estimate, params)
+            except Exception as exc:  # noqa: BLE001
+                failures.append(_internal("cross-check", exc))
         passed = not failures and comparison is not None and comparison.agree
         return Verdict(
             claim_id=self.id,
@@ -323,18 +470,113 @@ class Claim:
             dropped=tuple(drop),
         )
 
+    def with_variant(self, variant: FalseVariant) -> Claim:
+        """This claim with the parts a known-false variant replaces (same id, parameters, hypotheses)."""
+        return replace(
+            self,
+            derive=variant.derive or self.derive,
+            estimate=variant.estimate or self.estimate,
+            compare=variant.compare or self.compare,
+        )
+
     def _repr_latex_(self) -> str:
         from twofold.display import claim_latex  # display imports this module
 
         return claim_latex(self)
 
 
+def _internal(part: str, exc: Exception) -> str:
+    message = " ".join(str(exc).split())[:300]
+    return f"internal error in the {part}: {type(exc).__name__}: {message}"
+
+
+@dataclass(frozen=True)
+class FalseVariant:
+    """A known-false version of a claim: one of its parts replaced by a realistic wrong formula.
+
+    ``twofold audit`` runs the claim with ``derive``, ``estimate`` or ``compare``
+    replaced (whichever are given) at its quick parameters updated by ``params``,
+    and the variant must FAIL.  ``pitfall`` says what is wrong, as a reader
+    would put it ("m instead of m - 1 in the orthogonal correction").
+    """
+
+    claim: str
+    name: str
+    pitfall: str
+    derive: Deriver | None = None
+    estimate: Estimator | None = None
+    compare: CrossCheck | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong step in a family's derivations, recognised by ``twofold check``.
+
+    ``wrong`` is the wrong equation or inequality in ``twofold check``'s grammar
+    with the claim's symbols (``"f_n'(x) = f_n(x)"``); a learner's invalid line
+    equivalent to it is diagnosed as "this is what you get if ``explanation``".
+    ``claims`` lists the claim ids it applies to (empty: every claim of the family).
+    """
+
+    name: str
+    wrong: str
+    explanation: str
+    claims: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A figure of the proof book declared by a family: ``module.function(directory, seed)``.
+
+    The module is imported only when the figure is drawn, so declaring a figure
+    costs a family nothing at start-up (matplotlib loads with the book).  The
+    function returns a :class:`twofold.figures.Figure`.
+    """
+
+    module: str
+    function: str
+
+    def __call__(self, directory: Any, seed: int) -> Any:
+        return getattr(importlib.import_module(self.module), self.function)(directory, seed)
+
+
 @dataclass(frozen=True)
 class Family:
-    """A claim family: one research post, one ``theorems``/``numerics`` module pair."""
+    """A claim family: one research post, one ``theorems``/``numerics`` module pair.
+
+    ``source``, ``symbols`` and ``functions`` are the defaults of its claims;
+    ``figures`` its drawings for the proof book, ``false_variants`` what
+    ``twofold audit`` runs, ``mistakes`` what ``twofold check`` diagnoses.
+    """
 
     name: str
     number: int
     title: str
     source: str
     claims: tuple[Claim, ...]
+    symbols: tuple[sympy.Symbol, ...] = ()
+    functions: tuple[IndexedFunction, ...] = ()
+    figures: tuple[Drawing, ...] = ()
+    false_variants: tuple[FalseVariant, ...] = ()
+    mistakes: tuple[Mistake, ...] = ()
+
+    def __post_init__(self) -> None:
+        filled = tuple(
+            replace(
+                claim,
+                source=claim.source or self.source,
+                symbols=claim.symbols or self.symbols,
+                functions=claim.functions or self.functions,
+            )
+            for claim in self.claims
+        )
+        object.__setattr__(self, "claims", filled)
+        ids = {claim.id for claim in filled}
+        strays = [v.claim for v in self.false_variants if v.claim not in ids]
+        strays += [c for m in self.mistakes for c in m.claims if c not in ids]
+        if strays:
+            raise TypeError(f"family {self.name}: variants or mistakes name claims it does not have: {sorted(set(strays))}")
+
+    def claim(self, claim_id: str) -> Claim:
+        return next(claim for claim in self.claims if claim.id == claim_id)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from twofold.audit import AuditRow
 from twofold.contract import Estimate
 from twofold.model import Claim, Derivation, Verdict
 
@@ -128,3 +129,13 @@ def print_explanation(console: Console, claim: Claim, verdict: Verdict) -> None:
     console.rule("verdict")
     style = "bold green" if verdict.passed else "bold red"
     console.print(verdict.summary(), style=style, highlight=False, markup=False)
+
+
+def audit_table(rows: Iterable[AuditRow]) -> Table:
+    """The detection table of ``twofold audit``: one row per known-false variant."""
+    table = Table(title="known-false variants")
+    for column in ("claim", "variant", "caught", "how"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row.claim, row.name, "yes" if row.caught else "NO", _short(row.how, 160))
+    return table

@@ -31,7 +31,7 @@ import jinja2
 
 from twofold import registry
 from twofold.contract import InputError, TexError
-from twofold.model import Claim, Step, Verdict
+from twofold.model import Claim, Family, Step, Verdict
 
 if TYPE_CHECKING:  # figures import matplotlib: only a sheet that draws them pays for it
     from twofold.figures import Figure
@@ -156,6 +156,11 @@ def _environment() -> jinja2.Environment:
 def families_of(pairs: Sequence[tuple[Claim, Verdict]]) -> tuple[str, ...]:
     """Family names of the claims, each once, in order of first appearance."""
     return tuple(dict.fromkeys(claim.family for claim, _ in pairs))
+
+
+def _declaring(pairs: Sequence[tuple[Claim, Verdict]]) -> tuple[Family, ...]:
+    """The registered families of these claims, whose declared figures the sheet draws."""
+    return tuple(found for name in families_of(pairs) if (found := registry.family(name)) is not None)
 
 
 def sections(pairs: Sequence[tuple[Claim, Verdict]], figures: Sequence[Figure] = ()) -> tuple[SheetSection, ...]:
@@ -294,7 +299,7 @@ def write_sheet(
     suffix = validate_output(output)
     tex_path = output.with_suffix(".tex")
     if suffix == ".tex":
-        figures = draw_figures(families_of(pairs), output.parent, seed)
+        figures = draw_figures(_declaring(pairs), output.parent, seed)
         tex_path.write_text(render_tex(pairs, figures, profile, seed), encoding="utf-8")
         drawn = ", ".join(figure.file for figure in figures)
         return SheetResult(tex_path, None, f"wrote {tex_path}" + (f" (figures {drawn} beside it)" if drawn else ""), None, figures)
@@ -302,7 +307,7 @@ def write_sheet(
         tex_path.write_text(render_tex(pairs, (), profile, seed), encoding="utf-8")
         raise TexError(f"no PDF made: no TeX engine (latexmk/pdflatex) found; the LaTeX source is in {tex_path}")
     with tempfile.TemporaryDirectory(prefix="twofold-sheet-") as workdir:
-        figures = draw_figures(families_of(pairs), Path(workdir), seed)
+        figures = draw_figures(_declaring(pairs), Path(workdir), seed)
         source = render_tex(pairs, figures, profile, seed)
         tex_path.write_text(source, encoding="utf-8")
         log = compile_in(Path(workdir), source, output)

@@ -12,7 +12,7 @@ from twofold.numerics import favor as numeric
 from twofold.contract import Estimate
 from twofold.theorems import favor as exact
 from twofold import crosscheck
-from twofold.model import Claim, Comparison, Derivation, Family, Hypothesis, Parameter
+from twofold.model import Claim, Comparison, Derivation, Drawing, Family, Hypothesis, Parameter
 
 SOURCE = "Su Jianlin, kexue.fm post 7921 (Dec 2020); Choromanski et al., Rethinking Attention with Performers (2020)"
 FEATURE_KIND_DOC = "0 positive, 1 hyperbolic, 2 trigonometric features"
@@ -271,6 +271,7 @@ FAMILY = Family(
     number=2,
     title="Performer / FAVOR+: random features for softmax attention",
     source=SOURCE,
+    figures=(Drawing("twofold.drawings.favor", "mse_ratio"),),
     claims=(
         *(claim for kind in exact.KINDS for claim in _kernel_claims(kind)),
         Claim(

@@ -18,7 +18,7 @@ from twofold.numerics import path_kernel as numeric
 from twofold.contract import Estimate
 from twofold.theorems import path_kernel as exact
 from twofold import crosscheck
-from twofold.model import Claim, Comparison, Derivation, Family, Hypothesis, Parameter
+from twofold.model import Claim, Comparison, Derivation, Drawing, Family, Hypothesis, Parameter
 
 SOURCE = "Su Jianlin, kexue.fm post 8009 (Dec 2020); P. Domingos, 'Every model learned by gradient descent is approximately a kernel machine' (2020)"
 
@@ -281,6 +281,7 @@ FAMILY = Family(
     number=5,
     title="Gradient descent is a kernel machine",
     source=SOURCE,
+    figures=(Drawing("twofold.drawings.path_kernel", "descent"),),
     claims=(
         Claim(
             id="path_kernel.tangent_kernel_rate",

@@ -12,7 +12,7 @@ from twofold.numerics import taylor_certify
 from twofold.contract import Estimate
 from twofold.theorems import taylor as exact
 from twofold import crosscheck
-from twofold.model import Claim, Comparison, Family, Hypothesis, Parameter
+from twofold.model import Claim, Comparison, Drawing, Family, Hypothesis, Parameter
 from twofold.parsing import IndexedFunction
 
 SOURCE = "Su Jianlin, kexue.fm post 7919 (Nov 2020): even-order Taylor expansions of exp are positive"
@@ -86,6 +86,7 @@ FAMILY = Family(
     number=1,
     title="Even Taylor truncations of exp",
     source=SOURCE,
+    figures=(Drawing("twofold.drawings.taylor", "truncations"),),
     claims=(
         Claim(
             id="taylor.derivative_identity",
