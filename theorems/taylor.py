@@ -545,6 +545,7 @@ def softmax_not_shift_invariant(n: int, shift: Rational) -> Derivation:
         rule="common denominator",
         kind="general",
     )
+    _instance_even(proof, n)
     _recurrence_step(proof)
     general_positivity(proof)
 
