@@ -119,7 +119,11 @@ def _specialise(proof: Proof, description: str, lhs: sympy.Expr, rhs: sympy.Expr
     proof.equal(description, lhs, rhs, rule=r"cancel the factor $1 - \alpha$ ($\alpha \ne 1$)", kind="general")
     _defined(proof, a)
     instance = proof.equal(
-        rf"{description}, at $\alpha = {sympy.latex(a)}$", lhs.subs(alpha, a), rhs.subs(alpha, a), rule=rf"$\alpha = {sympy.latex(a)}$"
+        rf"{description}, at $\alpha = {sympy.latex(a)}$",
+        lhs.subs(alpha, a),
+        rhs.subs(alpha, a),
+        rule=rf"$\alpha = {sympy.latex(a)}$",
+        shown=(sympy.Subs(lhs, alpha, a), rhs.subs(alpha, a)),
     )
     return sympy.simplify(lhs.subs(alpha, a) - instance)
 
