@@ -330,8 +330,12 @@ FAMILY = Family(
     ),
     mistakes=(
         Mistake(
-            "derivative keeps the index", "f_4'(x) = f_4(x)",
+            "derivative keeps the index", "1 + 2*x/2! + 3*x^2/3! + 4*x^3/4! = f_4(x)",
             r"you differentiate $x^k/k!$ to $x^k/k!$ instead of $x^{k-1}/(k-1)!$",
+        ),
+        Mistake(
+            "derivative loses the factor k", "1 + 2*x/2! + 3*x^2/3! + 4*x^3/4! = 1 + x/2! + x^2/3! + x^3/4!",
+            r"you differentiate $x^k/k!$ to $x^{k-1}/k!$, forgetting the factor $k$ that turns $k!$ into $(k-1)!$",
         ),
         Mistake(
             "forgetting the factorial", "f_4(x) = f_3(x) + x^4",
