@@ -157,7 +157,7 @@ def general_derivative(proof: Proof) -> None:
     )
     proof.equal(
         "termwise derivative of $f_n$ (symbolic $n$)",
-        _closed(sympy.Derivative(partial_sum(n_sym), x)),
+        _gamma_recurrence(sympy.diff(partial_sum(n_sym).doit(), x)),
         _closed(partial_sum(n_sym - 1)),
         rule=r"the constant term vanishes; reindex $j = k - 1$; checked on sympy's closed forms",
         shown=(sympy.Derivative(partial_sum(n_sym), x), partial_sum(n_sym - 1)),

@@ -153,7 +153,7 @@ FAMILY = Family(
         ),
         Claim(
             id="taylor.critical_structure",
-            title="Unique minimiser (even n); increasing with one negative root (odd n) (T4)",
+            title="Unique minimiser (even $n$); increasing with one negative root (odd $n$) (T4)",
             statement=(
                 r"n \text{ even: } \exists!\, x^*_n,\ f_{n-1}(x^*_n) = 0,\ \text{global minimiser};\quad "
                 r"n \text{ odd: } f_n' > 0,\ \text{one simple root } < 0"
@@ -166,7 +166,7 @@ FAMILY = Family(
         ),
         Claim(
             id="taylor.minimum_table",
-            title="The minimum of f_n and its minimiser (T5)",
+            title="The minimum of $f_n$ and its minimiser (T5)",
             statement=r"\min_x f_n(x) = f_n(x^*_n) = \frac{(x^*_n)^n}{n!},\quad f_{n-1}(x^*_n) = 0",
             parameters=(_order(10, 200),),
             hypotheses=(EVEN,),
@@ -182,7 +182,7 @@ FAMILY = Family(
         ),
         Claim(
             id="taylor.root_count_certificate",
-            title="Real-root counts of every truncation up to n_max, certified twice (T3, T4)",
+            title=r"Real-root counts of every truncation up to $n_{\max}$, certified twice (T3, T4)",
             statement=r"\#\{x \in \mathbb{R} : f_n(x) = 0\} = n \bmod 2 \quad \forall\, 0 \le n \le n_{\max}",
             parameters=(Parameter("n_max", int, quick=24, full=1000, low=0, high=TABLE_MAX, doc="largest order n", latex="$n_{\\max}$"),),
             derive=lambda p: exact.root_count_table(p["n_max"]),
@@ -221,7 +221,7 @@ FAMILY = Family(
         ),
         Claim(
             id="taylor.monotone_variant",
-            title="Monotone Taylor-softmax weight f_n(max(x, x*_n)) (T6)",
+            title=r"Monotone Taylor-softmax weight $f_n(\max(x, x^*_n))$ (T6)",
             statement=r"g_n(x) = f_n(\max(x, x^*_n)) \text{ is non-decreasing and } g_n \ge f_n(x^*_n) > 0",
             parameters=(_order(8, 30, high=GRID_MAX),),
             hypotheses=(EVEN,),
