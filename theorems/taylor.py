@@ -220,7 +220,7 @@ def general_positivity(proof: Proof, hypothesis: Callable[[sympy.Expr], dict] = 
             oo,
             rule=r"$f_n(x) = \frac{x^n}{n!}(1 + o(1))$; leading coefficient $1/n! > 0$, $n$ even",
             holds=grows == oo,
-            check=f"sympy.limit(x**(2m)/(2m)!, x, {end}) = {grows}",
+            check=f"sympy.limit of x^{{2m}}/(2m)! at {end} = {grows}",
             kind="general",
         )
     value = general_critical_value(proof, hypothesis)
@@ -412,7 +412,7 @@ def _instance_even(proof: Proof, n: int) -> None:
             oo,
             rule=rf"leading term $x^{{{n}}}/{n}!$",
             holds=at_end == oo,
-            check=f"sympy.limit(x^{n}/{n}!, x, {end}) = {at_end}",
+            check=f"sympy.limit of x^{n}/{n}! at {end} = {at_end}",
             kind="instance",
         )
 
@@ -694,7 +694,7 @@ def softmax_limit_bound(n: int, a: Rational) -> Derivation:
         Integer(0),
         rule=r"Taylor's theorem: the integral solves the same initial value problem",
         holds=all(value == sympy.factorial(n) for value in derivatives_at_zero),
-        check=f"k! * [x^k] ({n}! f_{n}) = {n}! for k = 0..{n}, i.e. f_{n}^(k)(0) = 1 = (e^x)^(k)(0)",
+        check=f"k! [x^k] ({n}! f_{n}) = {n}! for k = 0..{n}, i.e. every derivative of f_{n} at 0 is 1, as for e^x",
     )
     s = Symbol("s", positive=True)
     proof.equal(
