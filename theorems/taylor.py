@@ -573,7 +573,7 @@ def softmax_not_shift_invariant(n: int, shift: Rational) -> Derivation:
         sympy.Float(delta, 12) if delta.q > 10**40 else delta,
         rule=f"exact rational evaluation at $x = (0, 1)$, $c = {sympy.latex(shift)}$",
         holds=delta != 0,
-        check=f"Delta = {sympy.N(delta, 15)} != 0 (exact rational)",
+        check=f"Delta = {sympy.N(delta, 15)}, a nonzero exact rational",
     )
     return proof.finish(result=delta, conclusion=r"\mathrm{TS}_n(x + c) \ne \mathrm{TS}_n(x)\text{ in general}")
 

@@ -53,7 +53,7 @@ def _exact_alpha(params) -> sympy.Rational:
 DEFINED = Hypothesis(
     "alpha != 1",
     lambda p: p["alpha"] != 1,
-    "u_i = (p_i - alpha p_1)/(1 - alpha) needs alpha != 1",
+    "u_i = (p_i - alpha p_1)/(1 - alpha) divides by 1 - alpha, so alpha must differ from 1",
     witness={"alpha": 1.0},
     latex=r"$\alpha \ne 1$",
 )

@@ -33,6 +33,7 @@ EVEN = Hypothesis(
     lambda p: p["n"] % 2 == 0,
     "the truncation order n must be even",
     witness={"n": 5},
+    latex="$n$ even",
 )
 
 X = sympy.Symbol("x", real=True)
@@ -254,8 +255,9 @@ FAMILY = Family(
                 Hypothesis(
                     "eps_n < 1",
                     lambda p: (p["n"] + 1) * math.log(p["a"]) + p["a"] < math.lgamma(p["n"] + 2),  # in logs: no overflow at n = 1000
-                    "the remainder bound eps_n = a^(n+1) e^a/(n+1)! must be below 1 (raise n or lower a)",
+                    "the remainder bound eps_n = a^{n+1} e^a/(n+1)! must be below 1 (raise n or lower a)",
                     witness={"n": 2, "a": 3.0},
+                    latex=r"$\varepsilon_n < 1$",
                 ),
             ),
             derive=lambda p: exact.softmax_limit_bound(p["n"], sympy.Rational(str(p["a"]))),
