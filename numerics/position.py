@@ -430,3 +430,36 @@ def distinct_positions(n: int, d: int, alpha: float, seed: int) -> Estimate:
     """P4: number of distinct rows among the :math:`n^2` positions."""
     found, details = _survey(n, d, alpha, seed)
     return Estimate(value=float(found.distinct), method=SURVEY_METHOD, n=n * n, seed=seed, details=details)
+
+
+# --- known-false variants (twofold audit) ------------------------------------------------------
+
+
+def _variant_undivided_first_block(n: int, d: int, alpha: float, seed: int) -> Estimate:
+    r"""Wrong: :math:`u_i = p_i - \alpha p_1` (no division by :math:`1 - \alpha`), then P1's residual."""
+    p = trained_positions(n, d, np.random.default_rng(seed))
+    u = p - alpha * p[0]
+    table = PositionTable(p=p, alpha=alpha, u=u, left=alpha * u, right=(1 - alpha) * u)
+    value = float(np.abs(table.first_block() - table.p).max()) / table.scale
+    return Estimate(value=value, method="u without 1/(1 - alpha)", n=n * n, seed=seed)
+
+
+def _variant_rows_swapped_weights(n: int, d: int, alpha: float, seed: int) -> Estimate:
+    r"""Wrong: rows built as :math:`(1-\alpha) u_i + \alpha u_j` (the weights transposed), then P2's residual."""
+    p = trained_positions(n, d, np.random.default_rng(seed))
+    u = (p - alpha * p[0]) / (1 - alpha)
+    table = PositionTable(p=p, alpha=alpha, u=u, left=(1 - alpha) * u, right=alpha * u)
+    first = table.first_block()
+    shift = alpha / (1 - alpha) * (p - p[0])
+
+    def subtract(i: np.ndarray, block: np.ndarray) -> None:
+        block -= first
+        block -= shift[i]
+
+    return Estimate(value=max_block_residual(table, subtract), method="weights transposed", n=n * n, seed=seed)
+
+
+def _variant_ordered_collisions(n: int, d: int, alpha: float, seed: int) -> Estimate:
+    """Wrong: colliding pairs counted as ordered pairs (each pair twice)."""
+    honest = colliding_pairs(n, d, alpha, seed)
+    return Estimate(value=2 * honest.value, method=honest.method, n=honest.n, seed=seed, details=honest.details)

@@ -35,7 +35,7 @@ GRID_POINTS = 200_001
 
 def coefficients(n: int) -> np.ndarray:
     """Float64 coefficients :math:`1/k!`, :math:`k = 0..n` (lowest degree first)."""
-    return np.array([1.0 / math.factorial(j) for j in range(n + 1)])
+    return np.array([1 / math.factorial(j) for j in range(n + 1)])  # int / int: correctly rounded, 0.0 beyond 170!
 
 
 def derivative_coefficients(coeffs: np.ndarray) -> np.ndarray:
@@ -158,7 +158,50 @@ def complex_step_residual(n: int, points: int, seed: int, spread: float = 6.0) -
     )
 
 
+GRID_MAX = 60
+"""Largest order handled by float64 grids and mpmath; beyond it the exact-sign certificates of
+:mod:`twofold.numerics.taylor_certify` (python-flint) take over (module text: float64 fails near 60)."""
+ROOTS_MAX = 200
+"""Largest order whose complex critical points are all isolated (``fmpz_poly.complex_roots``: 0.5 s at
+100, 1 s at 200, about a minute at 500)."""
+
+
 def critical_value_residual(n: int, dps: int = 50) -> Estimate:
+    """T2 at every complex critical point: mpmath up to :data:`GRID_MAX`, python-flint beyond."""
+    if n > GRID_MAX:
+        return _critical_value_residual_flint(n)
+    return _critical_value_residual_mpmath(n, dps)
+
+
+def _critical_value_residual_flint(n: int) -> Estimate:
+    r"""Critical points from ``fmpz_poly.complex_roots`` (certified isolating balls), refined by Newton
+    steps in ``acb`` at :math:`2n + 160` bits; relative residual :math:`|n!f_n(z) - z^n| / |z^n|` at each."""
+    from flint import acb, ctx
+
+    from twofold.numerics import taylor_certify
+
+    if n > ROOTS_MAX:
+        raise NumericError(f"n = {n}: isolating all {n - 1} complex critical points is too slow above n = {ROOTS_MAX}")
+    previous = taylor_certify.integer_truncation(n - 1)
+    current = taylor_certify.next_truncation(previous, n)
+    derivative = previous.derivative()
+    worst = 0.0
+    with ctx.workprec(2 * n + 160):
+        for ball, _ in previous.complex_roots():
+            z = ball.mid()
+            for _ in range(3):
+                z = (z - previous(z) / derivative(z)).mid()
+            power = z**n
+            worst = max(worst, float(abs((current(z) - power) / power).mid()))
+    return Estimate(
+        value=worst,
+        method=f"python-flint complex_roots of (n-1)! f_(n-1), Newton-refined at {2 * n + 160} bits; relative residual at every complex critical point",
+        n=n - 1,
+        details={"critical_points": n - 1},
+    )
+
+
+def _critical_value_residual_mpmath(n: int, dps: int = 50) -> Estimate:
     r"""T2: max over all complex critical points of :math:`|f_n(z) - z^n/n!| / |z^n/n!|`.
 
     Critical points from ``mpmath.polyroots`` at ``dps`` digits (float64
@@ -183,8 +226,28 @@ def critical_value_residual(n: int, dps: int = 50) -> Estimate:
     )
 
 
+def _certified(n: int):
+    from twofold.numerics import taylor_certify
+
+    return taylor_certify.certify_order(n)
+
+
 def real_root_count(n: int) -> Estimate:
-    """T3: number of real roots of :math:`f_n` (grid sign changes, certified signs), with the roots found."""
+    """T3: number of real roots of :math:`f_n` (grid sign changes, certified signs), with the roots found;
+    beyond :data:`GRID_MAX` the python-flint certificate (exact signs) with its bounds on :math:`\\min f_n`."""
+    if n > GRID_MAX:
+        record = _certified(n)
+        details = {"roots": [], "certificate": "taylor_certify.certify_order"}
+        if n % 2 == 0:
+            details.update(minimum_interval=record.minimum_floats(), argmin_interval=record.bracket_floats())
+        else:
+            details.update(roots=[sum(record.bracket_floats()) / 2])
+        return Estimate(
+            value=float(record.real_roots),
+            method="python-flint: exact signs of n! f_n at dyadic rationals, induction lemma f_(n-1) > 0 or f_(n-2) > 0",
+            n=n,
+            details=details,
+        )
     roots, reevaluated = sign_change_roots(n)
     details = {"roots": roots, "grid_points": GRID_POINTS, "radius": root_radius(n), "mpmath_reevaluated_points": reevaluated}
     if n % 2 == 0:
@@ -201,7 +264,17 @@ def real_root_count(n: int) -> Estimate:
 
 
 def critical_point_count(n: int) -> Estimate:
-    """T4: real critical points (even n) or real roots and monotonicity (odd n), counted on a grid."""
+    """T4: real critical points (even n) or real roots and monotonicity (odd n), counted on a grid;
+    beyond :data:`GRID_MAX` from the python-flint certificate of the odd order :math:`n` or :math:`n - 1`."""
+    if n > GRID_MAX:
+        record = _certified(n if n % 2 == 1 else n - 1)
+        low, high = record.bracket_floats()
+        return Estimate(
+            value=float(record.real_roots),
+            method="python-flint certificate: exact sign change of the odd truncation at dyadic rationals a < b < 0",
+            n=n,
+            details={"bracket": (low, high), "all_roots_negative": high < 0},
+        )
     critical, reevaluated = sign_change_roots(n, derivative=True)
     if n % 2 == 0:
         return Estimate(
@@ -236,6 +309,16 @@ def minimum_enclosure(n: int, dps: int = 30) -> Estimate:
     :math:`0.25\,n` digits.  ``details`` also reports what plain float64 gives:
     ``scipy.optimize.minimize_scalar``'s minimiser and Horner's value there.
     """
+    if n > GRID_MAX:
+        record = _certified(n)
+        low, high = record.minimum_floats()
+        return Estimate(
+            value=(low + high) / 2,
+            interval=(low, high),
+            method="python-flint certificate: minimiser bracket a < x* < b < 0 by exact signs, b^n/n! < min f_n < a^n/n!",
+            n=n,
+            details={"argmin_interval": record.bracket_floats()},
+        )
     coeffs = coefficients(n)
     critical, _ = sign_change_roots(n, derivative=True)
     if len(critical) != 1:
@@ -353,3 +436,23 @@ def monotone_variant(n: int, points: int = 100_001) -> Estimate:
             "error_bound": float(slack[np.argmin(values)]),
         },
     )
+
+
+# --- known-false variants (twofold audit) ------------------------------------------------------
+
+
+def _variant_dropped_factorial_residual(n: int, points: int, seed: int, spread: float = 6.0) -> Estimate:
+    r"""Wrong: coefficients :math:`1` instead of :math:`1/k!` (the factorial dropped), then the same complex-step check."""
+    rng = np.random.default_rng(seed)
+    xs = rng.uniform(-spread, spread, size=points)
+    ones = np.ones(n + 1)
+    derivative = horner(ones.astype(complex), xs + 1j * 1e-200).imag / 1e-200
+    previous, scale = horner(ones[:-1], xs), horner(ones[:-1], np.abs(xs))
+    residual = np.abs(derivative - previous) / scale
+    return Estimate(value=float(residual.max()), method="complex step, coefficients without 1/k!", n=points, seed=seed)
+
+
+def _variant_roots_not_critical_points(n: int) -> Estimate:
+    """Wrong: for even n, the real roots of f_n counted instead of those of f_n' (0 instead of 1)."""
+    roots, _ = sign_change_roots(n)
+    return Estimate(value=float(len(roots)), method="sign changes of f_n (not f_n')", n=GRID_POINTS)

@@ -283,3 +283,21 @@ def test_hypotheses_guard_capacity() -> None:
         claim.resolve(alpha=0.5)
     with pytest.raises(HypothesisError, match="alpha != 1"):
         claim.resolve(alpha=1.0)
+
+
+def test_figure_counts_collisions_where_the_theory_says(tmp_path) -> None:
+    """The family's figure: drawn from numerics alone; its caption reports the counts the patterns predict."""
+    from twofold.drawings.position import collisions_against_alpha
+
+    figure = collisions_against_alpha(tmp_path, seed=3)
+    assert (tmp_path / figure.file).stat().st_size > 1000
+    n = 16
+    assert f"{n * (n - 1) // 2} $= \\binom{{{n}}}{{2}}$" in figure.caption
+    assert f"{n * n * (n - 1) // 2} $= n\\binom{{{n}}}{{2}}$" in figure.caption
+
+
+@pytest.mark.parametrize("alpha", [0.45, 0.49])
+def test_exact_side_is_general_in_alpha(alpha: float) -> None:
+    derivation = exact.swap_difference(sympy.Rational(str(alpha)))
+    assert derivation.proved_for and any(step.kind == "general" for step in derivation.steps)
+    assert any(exact.alpha in getattr(step.lhs, "free_symbols", set()) for step in derivation.steps if step.kind == "general")

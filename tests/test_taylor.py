@@ -44,17 +44,69 @@ def test_minimum_table_numeric(n: int) -> None:
     assert sum(estimate.details["argmin_interval"]) / 2 == pytest.approx(x_ref, rel=TEN_DIGITS)
 
 
+def _sturm_checks(derivation) -> list[str]:
+    return [step.check for step in derivation.steps if "(Sturm)" in step.check]
+
+
 @pytest.mark.parametrize("n", range(2, 42, 2))
 def test_even_truncations_have_no_real_root(n: int) -> None:
-    assert exact.positivity(n).result == 0
+    """The instance layer's Sturm count (computed, not the proved constant) and the grid agree on 0."""
+    (check,) = _sturm_checks(exact.positivity(n))
+    assert check.endswith("count_roots() = 0 (Sturm)")
     assert numeric.sign_change_roots(n)[0] == []
 
 
 @pytest.mark.parametrize("n", range(1, 42, 2))
 def test_odd_truncations_have_one_negative_simple_root(n: int) -> None:
-    assert exact.critical_structure(n).result == 1
+    checks = _sturm_checks(exact.critical_structure(n))
+    assert any(c.endswith(f"Poly({n}! f_{n}).count_roots() = 1 (Sturm)") for c in checks)
     roots, _ = numeric.sign_change_roots(n)
     assert len(roots) == 1 and roots[0] < 0
+
+
+def test_general_steps_hold_for_symbolic_even_n() -> None:
+    derivation = exact.positivity(10)
+    assert derivation.proved_for == r"all even $n \ge 2$"
+    general = [step for step in derivation.steps if step.kind == "general"]
+    assert any(exact.m_sym in sympy.sympify(step.lhs).free_symbols for step in general if not isinstance(step.lhs, str))
+    assert "value at a critical point" in " ".join(step.description for step in general)
+
+
+def test_critical_value_step_uses_its_hypothesis() -> None:
+    """Substituting a wrong hypothesis (x* a root of f_n, not of f_n') leaves a residual: the step is refused."""
+    from twofold.derivation import Proof
+
+    exact.general_critical_value(Proof(), exact.critical_point)
+    with pytest.raises(twofold.DerivationError, match="value at a critical point"):
+        exact.general_critical_value(Proof(), lambda point: {exact.named(exact.n_sym, point): 0})
+    with pytest.raises(twofold.DerivationError, match="value at a critical point"):
+        exact.general_critical_value(Proof(), lambda point: {exact.named(exact.n_sym - 1, point): 1})
+
+
+def test_softmax_constant_comes_from_the_steps() -> None:
+    from twofold.derivation import Proof
+
+    bound = exact.normalisation_bound(Proof())
+    assert sympy.simplify(bound - 2 * exact.eps / (1 - exact.eps)) == 0
+    for variant in (exact._variant_bound_constant, exact._variant_bound_weaker):
+        with pytest.raises(twofold.DerivationError):
+            variant(12, sympy.Integer(3))
+
+
+@pytest.mark.parametrize("n", [100, 200])
+def test_certified_regime_minimum_agrees_with_exact_bisection(n: int) -> None:
+    root, value = exact.minimum(n).result
+    estimate = numeric.minimum_enclosure(n)
+    low, high = estimate.interval
+    assert low <= float(value) <= high and 0 < low
+    a, b = estimate.details["argmin_interval"]
+    assert a <= float(root) <= b
+
+
+def test_large_orders_are_certified_not_gridded() -> None:
+    estimate = numeric.real_root_count(1000)
+    assert estimate.value == 0 and estimate.details["minimum_interval"][0] > 0
+    assert numeric.critical_point_count(999).details["all_roots_negative"]
 
 
 @given(n=st.integers(1, 15).map(lambda m: 2 * m), p=st.integers(-10**6, 10**6), q=st.integers(1, 10**4))
@@ -79,7 +131,7 @@ def test_dropping_even_reports_the_root() -> None:
     claim = twofold.get_claim("taylor.even_positive")
     verdict = claim.verify(drop=("n even",), **claim.hypothesis("n even").witness)
     assert not verdict.passed
-    assert "f_n grows without bound" in verdict.failure
+    assert "grows without bound" in verdict.failure
     assert verdict.derivation.steps == ()
     (root,) = verdict.estimate.details["roots"]
     assert root == pytest.approx(-2.18060712404, rel=1e-10)

@@ -104,11 +104,11 @@ def patterns() -> tuple[Pattern, ...]:
 def _defined(proof: Proof, a: Rational) -> None:
     """The step every claim needs: the base vectors exist, :math:`1 - \\alpha \\ne 0`."""
     proof.certify(
-        f"u_i is defined at alpha = {a}",
+        rf"$u_i$ is defined at $\alpha = {sympy.latex(a)}$",
         sympy.Abs(1 - a, evaluate=False),
         ">",
         Integer(0),
-        rule="u_i = (p_i - alpha p_1)/(1 - alpha) divides by 1 - alpha",
+        rule=r"$u_i = (p_i - \alpha p_1)/(1 - \alpha)$ divides by $1 - \alpha$",
         holds=1 - a != 0,
         check=f"1 - alpha = {1 - a}",
     )
@@ -116,9 +116,15 @@ def _defined(proof: Proof, a: Rational) -> None:
 
 def _specialise(proof: Proof, description: str, lhs: sympy.Expr, rhs: sympy.Expr, a: Rational) -> sympy.Expr:
     """Record the symbolic identity, then its instance at ``alpha = a``; returns the instance's residual."""
-    proof.equal(description, lhs, rhs, rule="cancel the factor 1 - alpha (alpha != 1)")
+    proof.equal(description, lhs, rhs, rule=r"cancel the factor $1 - \alpha$ ($\alpha \ne 1$)", kind="general")
     _defined(proof, a)
-    instance = proof.equal(f"{description}, at alpha = {a}", lhs.subs(alpha, a), rhs.subs(alpha, a), rule=f"alpha = {a}")
+    instance = proof.equal(
+        rf"{description}, at $\alpha = {sympy.latex(a)}$",
+        lhs.subs(alpha, a),
+        rhs.subs(alpha, a),
+        rule=rf"$\alpha = {sympy.latex(a)}$",
+        shown=(sympy.Subs(lhs, alpha, a), rhs.subs(alpha, a)),
+    )
     return sympy.simplify(lhs.subs(alpha, a) - instance)
 
 
@@ -128,9 +134,11 @@ def first_block(a: Rational) -> Derivation:
     Result: the residual :math:`q_j - p_j` at :math:`\alpha` = ``a`` (exactly 0).
     """
     proof = Proof()
-    proof.equal("the first base vector is p_1", base(p_1), p_1, rule="(p_1 - alpha p_1)/(1 - alpha) = p_1")
-    residual = _specialise(proof, "q_j = alpha u_1 + (1 - alpha) u_j = p_j", row(p_1, p_j), p_j, a)
-    return proof.finish(result=residual, conclusion=r"q_j = p_j \quad (1 \le j \le n)")
+    proof.equal(
+        "the first base vector is $p_1$", base(p_1), p_1, rule=r"$(p_1 - \alpha p_1)/(1 - \alpha) = p_1$", kind="general"
+    )
+    residual = _specialise(proof, r"$q_j = \alpha u_1 + (1 - \alpha) u_j = p_j$", row(p_1, p_j), p_j, a)
+    return proof.finish(result=residual, conclusion=r"q_j = p_j \quad (1 \le j \le n)", proved_for=r"every $\alpha \ne 1$")
 
 
 def block_shift(a: Rational) -> Derivation:
@@ -140,15 +148,28 @@ def block_shift(a: Rational) -> Derivation:
     """
     proof = Proof()
     proof.equal(
-        "within a block only u_i changes",
+        "within a block only $u_i$ changes",
         row(p_i, p_j) - row(p_1, p_j),
         alpha * (base(p_i) - base(p_1)),
-        rule="q_{(i-1)n+j} - q_j = alpha (u_i - u_1)",
+        rule=r"$q_{(i-1)n+j} - q_j = \alpha (u_i - u_1)$",
+        kind="general",
     )
-    residual = _specialise(
-        proof, "block shift", row(p_i, p_j) - row(p_1, p_j), alpha / (1 - alpha) * (p_i - p_1), a
+    residual = _specialise(proof, "block shift", row(p_i, p_j) - row(p_1, p_j), shift_coefficient() * (p_i - p_1), a)
+    return proof.finish(
+        result=residual,
+        conclusion=r"q_{(i-1)n+j} - q_j = \tfrac{\alpha}{1-\alpha}(p_i - p_1)",
+        proved_for=r"every $\alpha \ne 1$",
     )
-    return proof.finish(result=residual, conclusion=r"q_{(i-1)n+j} - q_j = \tfrac{\alpha}{1-\alpha}(p_i - p_1)")
+
+
+def shift_coefficient() -> sympy.Expr:
+    r"""P2's coefficient :math:`\alpha/(1-\alpha)`."""
+    return alpha / (1 - alpha)
+
+
+def swap_coefficient() -> sympy.Expr:
+    r"""P3's coefficient :math:`2\alpha - 1` of :math:`u_i - u_j`."""
+    return 2 * alpha - 1
 
 
 def swap_difference(a: Rational) -> Derivation:
@@ -162,27 +183,34 @@ def swap_difference(a: Rational) -> Derivation:
     proof.equal(
         "swap the two indices",
         alpha * u_i + (1 - alpha) * u_j - (alpha * u_j + (1 - alpha) * u_i),
-        (2 * alpha - 1) * (u_i - u_j),
-        rule="collect u_i and u_j",
+        swap_coefficient() * (u_i - u_j),
+        rule="collect $u_i$ and $u_j$",
+        kind="general",
     )
     proof.equal(
-        "in terms of p",
-        (2 * alpha - 1) * (base(p_i) - base(p_j)),
-        (2 * alpha - 1) / (1 - alpha) * (p_i - p_j),
-        rule="u_i - u_j = (p_i - p_j)/(1 - alpha)",
+        "in terms of $p$",
+        swap_coefficient() * (base(p_i) - base(p_j)),
+        swap_coefficient() / (1 - alpha) * (p_i - p_j),
+        rule=r"$u_i - u_j = (p_i - p_j)/(1 - \alpha)$",
+        kind="general",
     )
     zeros = sympy.solveset(2 * alpha - 1, alpha, S.Reals)
     proof.certify(
-        "the swap difference vanishes only at alpha = 1/2",
+        r"the swap difference vanishes only at $\alpha = 1/2$",
         sympy.Function("Z")(2 * alpha - 1),
         "=",
         zeros,
-        rule="p_i != p_j",
+        rule=r"$p_i \ne p_j$",
         holds=zeros == FiniteSet(Rational(1, 2)),
+        kind="general",
         check=f"solveset(2 alpha - 1, alpha, Reals) = {zeros}",
     )
-    residual = _specialise(proof, "swap difference", swapped, (2 * alpha - 1) / (1 - alpha) * (p_i - p_j), a)
-    return proof.finish(result=residual, conclusion=r"q_{(i-1)n+j} - q_{(j-1)n+i} = (2\alpha-1)(u_i - u_j)")
+    residual = _specialise(proof, "swap difference", swapped, swap_coefficient() / (1 - alpha) * (p_i - p_j), a)
+    return proof.finish(
+        result=residual,
+        conclusion=r"q_{(i-1)n+j} - q_{(j-1)n+i} = (2\alpha-1)(u_i - u_j)",
+        proved_for=r"every $\alpha \ne 1$",
+    )
 
 
 def colliding_patterns(a: Rational) -> tuple[Pattern, ...]:
@@ -213,10 +241,11 @@ def _collision_steps(proof: Proof, size: int, a: Rational) -> sympy.Expr:
     """The steps shared by P3 (count) and P4 (capacity); returns the exact number of colliding pairs."""
     _defined(proof, a)
     proof.equal(
-        "two rows differ by an affine combination of the p's",
+        "two rows differ by an affine combination of the $p$'s",
         (1 - alpha) * (row(p_i, p_j) - row(p_k, p_l)),
         alpha * (p_i - p_k) + (1 - alpha) * (p_j - p_l),
-        rule="definition of q and u",
+        rule="definition of $q$ and $u$",
+        kind="general",
     )
     every = patterns()
     sums = [sum(pt.coefficients()) for pt in every]
@@ -225,39 +254,42 @@ def _collision_steps(proof: Proof, size: int, a: Rational) -> sympy.Expr:
         sympy.Function("sum")(sympy.Symbol("c_pi")),
         "=",
         Integer(0),
-        rule="affinely independent p (or generic p at fixed alpha): sum_m c_m p_m = 0 with sum c = 0 forces c = 0",
+        rule=r"affinely independent $p$ (or generic $p$ at fixed $\alpha$): $\sum_m c_m p_m = 0$ with $\sum_m c_m = 0$ forces $c = 0$",
         holds=all(sympy.expand(total) == 0 for total in sums),
+        kind="general",
         check=f"expand(sum c) = 0 for all {len(every)} patterns of (i, j, k, l)",
     )
     vanishing = {pt.name(): pt.vanishing_set() for pt in every if not pt.trivial}
     union = sympy.Union(*vanishing.values())
     proof.certify(
-        "a non-trivial pattern collides only at alpha in {0, 1/2, 1}",
+        r"a non-trivial pattern collides only at $\alpha \in \{0, 1/2, 1\}$",
         sympy.Function("Z")(sympy.Symbol("c_pi")),
         "=",
         union,
-        rule="solveset(c_pi(alpha) = 0) for the 14 non-trivial patterns",
+        rule=r"solve $c_\pi(\alpha) = 0$ for the 14 non-trivial patterns",
         holds=union.is_subset(FiniteSet(0, Rational(1, 2), 1)),
+        kind="general",
         check="; ".join(f"{name}: {zeros}" for name, zeros in vanishing.items() if zeros != S.EmptySet),
     )
     colliding = colliding_patterns(a)
     realised = pair_sum(colliding)
     count = proof.equal(
-        f"colliding pairs at alpha = {a}: patterns {', '.join(pt.name() for pt in colliding) or 'none'}",
+        rf"colliding pairs at $\alpha = {sympy.latex(a)}$: patterns {', '.join(pt.name() for pt in colliding) or 'none'}",
         realised,
         sympy.factor(realised.doit()),
-        rule="a pattern with m blocks is realised by n(n-1)...(n-m+1) index tuples; halve ordered pairs",
-    )
+        rule=r"a pattern with $m$ blocks is realised by $n(n-1)\cdots(n-m+1)$ index tuples; halve ordered pairs",
+        kind="general",
+    ) if colliding else Integer(0)
     small = min(size, EXACT_SIZE)
     points = moment_curve(small)
     rank = Matrix([[x - y for x, y in zip(point, points[0])] for point in points[1:]]).rank() if small > 1 else 0
     counted = exact_collisions(points, a)
     proof.certify(
-        f"exact instance: n = {small} affinely independent rational points",
+        f"exact instance: $n = {small}$ affinely independent rational points",
         sympy.Function("N_coll")(Integer(small)),
         "=",
         count.subs(n, small),
-        rule="moment curve p_m = (m, ..., m^(n-1)); exact table, rows grouped by equality",
+        rule=r"moment curve $p_m = (m, \dots, m^{n-1})$; exact table, rows grouped by equality",
         holds=rank == small - 1 and counted == count.subs(n, small),
         check=f"rank(p_m - p_1) = {rank}, equal-row pairs counted = {counted}",
     )
@@ -288,11 +320,11 @@ def capacity(size: int, a: Rational) -> Derivation:
     count = _collision_steps(proof, size, a)
     flat = {(i - 1) * size + j for i in range(1, size + 1) for j in range(1, size + 1)}
     proof.certify(
-        "(i, j) -> (i - 1) n + j enumerates the positions 1..n^2 once each",
+        r"$(i, j) \mapsto (i - 1) n + j$ enumerates the positions $1, \dots, n^2$ once each",
         sympy.Function("card")(sympy.Symbol("positions")),
         "=",
         Integer(len(flat)),
-        rule="base-n digits (i - 1, j - 1)",
+        rule=r"base-$n$ digits $(i - 1, j - 1)$",
         holds=len(flat) == size * size and min(flat) == 1 and max(flat) == size * size,
         check=f"exact enumeration for n = {size}: {len(flat)} distinct indices in [{min(flat)}, {max(flat)}]",
     )
@@ -301,8 +333,55 @@ def capacity(size: int, a: Rational) -> Derivation:
         sympy.Function("N_coll")(Integer(size)),
         "=",
         Integer(0),
-        rule="alpha not in {0, 1/2, 1}",
+        rule=r"$\alpha \notin \{0, 1/2, 1\}$",
         holds=count == 0,
         check=f"pattern count at alpha = {a}: {count} colliding pairs",
     )
     return proof.finish(result=Integer(len(flat)), conclusion=rf"\#\{{q_s\}} = n^2 = {len(flat)}")
+
+
+# --- known-false variants (twofold audit) ------------------------------------------------------
+
+
+def _variant_shift_without_denominator(a: Rational) -> Derivation:
+    r"""Wrong: block shift :math:`\alpha(p_i - p_1)` (the :math:`1/(1-\alpha)` of :math:`u` forgotten)."""
+    proof = Proof()
+    residual = _specialise(proof, "block shift", row(p_i, p_j) - row(p_1, p_j), alpha * (p_i - p_1), a)
+    return proof.finish(result=residual, conclusion=r"q_{(i-1)n+j} - q_j = \alpha (p_i - p_1)")
+
+
+def _variant_swap_sign(a: Rational) -> Derivation:
+    r"""Wrong: swap coefficient :math:`1 - 2\alpha` for :math:`2\alpha - 1`."""
+    proof = Proof()
+    proof.equal(
+        "swap the two indices",
+        alpha * u_i + (1 - alpha) * u_j - (alpha * u_j + (1 - alpha) * u_i),
+        (1 - 2 * alpha) * (u_i - u_j),
+        rule="(wrong sign)",
+        kind="general",
+    )
+    return proof.finish(result=Integer(0), conclusion=r"(1 - 2\alpha)(u_i - u_j)")
+
+
+def _variant_ordered_pairs(size: int, a: Rational) -> Derivation:
+    r"""Wrong: ordered pairs counted, :math:`\sum_\pi n^{\underline{m_\pi}}` not halved (:math:`n(n-1)` at :math:`\alpha = 1/2`)."""
+    proof = Proof()
+    count = 2 * _collision_steps(proof, size, a)
+    return proof.finish(result=count, conclusion="ordered pairs")
+
+
+def _variant_index_map(size: int, a: Rational) -> Derivation:
+    r"""Wrong: positions indexed :math:`i n + j` instead of :math:`(i-1) n + j` (off by one block)."""
+    proof = Proof()
+    _collision_steps(proof, size, a)
+    flat = {i * size + j for i in range(1, size + 1) for j in range(1, size + 1)}
+    proof.certify(
+        r"$(i, j) \mapsto i n + j$ enumerates the positions $1, \dots, n^2$ once each",
+        sympy.Function("card")(sympy.Symbol("positions")),
+        "=",
+        Integer(len(flat)),
+        rule="(wrong) $i n + j$",
+        holds=len(flat) == size * size and min(flat) == 1 and max(flat) == size * size,
+        check=f"indices in [{min(flat)}, {max(flat)}]",
+    )
+    return proof.finish(result=Integer(len(flat)), conclusion="n^2")
