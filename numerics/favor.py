@@ -273,11 +273,13 @@ def _tilted_replicates(
     replicates: int,
     tilt: float | None,
     chunk: int,
+    sq: float | None = None,
 ) -> np.ndarray:
-    """Per replicate, the mean over ``features`` frequencies of :func:`weighted_terms` (shape (n,))."""
+    """Per replicate, the mean over ``features`` frequencies of :func:`weighted_terms` (shape (n,)); ``sq`` is
+    :math:`|x|^2 + |y|^2` (the normalisation of the features) unless given."""
     spread = float(np.linalg.norm(x + y))
     lam = 0.0 if kind == "trigonometric" else tilt_factor(power, spread, tilt)
-    sq = float(x @ x + y @ y)
+    sq = float(x @ x + y @ y) if sq is None else sq
     parts = []
     for count in replicate_chunks(replicates, features, chunk):
         omega = gaussian_frequencies(rng, count, features, x.size)
@@ -344,6 +346,29 @@ def kernel_mean(
     lam = 0.0 if kind == "trigonometric" else tilt_factor(1, float(np.linalg.norm(x + y)), tilt)
     how = f", tilted by lambda = {lam:.3g}" if lam else ""
     return mean_estimate(estimates, f"mean of {replicates} {kind} estimates, {features} iid frequencies each{how}", seed, floor)
+
+
+def _variant_positive_without_norm_factor(
+    x: np.ndarray, y: np.ndarray, features: int, replicates: int, seed: int
+) -> Estimate:
+    r"""Known-false: positive features of :math:`x` without their factor :math:`e^{-|x|^2/2}` (estimates
+    :math:`e^{|x|^2/2}e^{x\cdot y}`)."""
+    rng = np.random.default_rng(seed)
+    estimates = _tilted_replicates(rng, "positive", 1, x, y, features, replicates, TILT, CHUNK, sq=float(y @ y))
+    return mean_estimate(estimates, "positive features without e^{-|x|^2/2}", seed, _resolution("positive", x, y))
+
+
+def _variant_trigonometric_wrong_sign(
+    x: np.ndarray, y: np.ndarray, features: int, replicates: int, seed: int
+) -> Estimate:
+    r"""Known-false: :math:`\cos p\cos q - \sin p\sin q`, i.e. the trigonometric estimator of
+    :math:`\cos(\omega\cdot(x+y))` (as if :math:`y` were :math:`-y` in the product)."""
+    return kernel_mean("trigonometric", x, -y, features, replicates, seed)
+
+
+def _variant_stderr_without_root_n(estimate: Estimate) -> Estimate:
+    r"""Known-false: the standard deviation of the replicates reported as the standard error (no :math:`1/\sqrt n`)."""
+    return replace(estimate, stderr=estimate.stderr * np.sqrt(estimate.n))
 
 
 def first_entries(omega: np.ndarray) -> np.ndarray:
