@@ -790,7 +790,8 @@ def factor_infimum(kind: str) -> float:
     and the refinement to ``xatol`` 1e-12)."""
     function = FACTORS[kind]
     nodes = np.linspace(-INFIMUM_RANGE, INFIMUM_RANGE, int(2 * INFIMUM_RANGE * 64) + 1)
-    values = function(nodes)
+    with np.errstate(over="ignore"):
+        values = function(nodes)
     best = int(np.argmin(values))
     low, high = nodes[max(best - 1, 0)], nodes[min(best + 1, nodes.size - 1)]
     refined = optimize.minimize_scalar(function, bounds=(low, high), method="bounded", options={"xatol": 1e-12})

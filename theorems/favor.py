@@ -197,12 +197,6 @@ def _kernel_identity(proof: Proof, kind: str, dimension: int, lemma: sympy.Expr 
         exp(u.dot(u) / 2),
         rule="E prod_i exp(ω_i u_i) = prod_i E exp(ω_i u_i)",
     )
-    proof.equal(
-        "1-d reduction: ω·u ~ N(0, |u|²)",
-        mgf.subs(t, sqrt(u.dot(u))),
-        exp(u.dot(u) / 2),
-        rule="rotation invariance of N(0, I_d)",
-    )
     if kind == "hyperbolic":
         proof.equal(
             "E cosh(ω·u) = (E exp(ω·u) + E exp(-ω·u))/2",
@@ -796,7 +790,9 @@ def orthogonal_mse(
         "E exp(s·u), iid pair: s ~ N(0, 2I), Taylor coefficients (2z)^k/k!",
         mgf.subs(t, sqrt(2) * sqrt(2 * z)),
         exp(2 * z),
-        rule="MGF at sqrt(2)|u|, z = |u|²/2",
+        rule=r"moment generating function at $\sqrt2|u|$, $z = |u|^2/2$",
+        shown=(sympy.Function("M")(sqrt(2) * sqrt(2 * z)), exp(2 * z)),
+        kind="general",
     )
     ratio = _moment_steps(proof)
     proof.equal(
