@@ -156,6 +156,45 @@ second time from the spread of the batch means (``Estimate.replicate_stderr``; c
 with ``BATCHES - 1`` degrees of freedom in :func:`twofold.crosscheck.z_score`)."""
 
 
+class BatchStream:
+    r"""Streaming :class:`Moments` of replicates plus the sums of ``batches`` contiguous batches of
+    ``total // batches`` replicates each (the remainder joins the moments, not the batches): the mean, its
+    standard error, and the batch-means standard error in :math:`O(B)` memory, chunk after chunk."""
+
+    def __init__(self, total: int, batches: int = BATCHES) -> None:
+        self.per_batch = total // batches
+        self.batches = batches
+        self.moments = Moments()
+        self.sums = np.zeros(batches)
+        self.seen = 0
+
+    @classmethod
+    def of(cls, samples: np.ndarray, batches: int = BATCHES) -> BatchStream:
+        stream = cls(len(samples), batches)
+        stream.add(samples)
+        return stream
+
+    def add(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=float).ravel()
+        self.moments += Moments.of(values)
+        if self.per_batch:
+            index = (self.seen + np.arange(values.size)) // self.per_batch
+            keep = index < self.batches
+            self.sums += np.bincount(index[keep], weights=values[keep], minlength=self.batches)[: self.batches]
+        self.seen += values.size
+
+    @property
+    def batch_means(self) -> np.ndarray:
+        return self.sums / self.per_batch
+
+    @property
+    def batch_stderr(self) -> float:
+        """:math:`s_B/\\sqrt B` of the batch means (needs at least two replicates per batch)."""
+        if self.per_batch < 2:
+            raise NumericError(f"batch means need at least {2 * self.batches} replicates, got {self.seen}")
+        return float(np.std(self.batch_means, ddof=1) / np.sqrt(self.batches))
+
+
 def batch_stderr(samples: np.ndarray, batches: int = BATCHES) -> float:
     r"""Standard error of the mean of ``samples`` (first axis) from ``batches`` contiguous batch means:
     :math:`s_B/\sqrt B`, :math:`s_B` the sample standard deviation of the batch means (a trailing
@@ -169,21 +208,23 @@ def batch_stderr(samples: np.ndarray, batches: int = BATCHES) -> float:
 
 
 def mean_estimate(
-    samples: np.ndarray | Moments, method: str, seed: int | None, floor: float = 0.0, **details
+    samples: np.ndarray | Moments | BatchStream, method: str, seed: int | None, floor: float = 0.0, **details
 ) -> Estimate:
     r"""Sample mean with standard error ``std(ddof=1)/sqrt(n)`` of independent replicates.
 
-    For an array of at least ``2 * BATCHES`` replicates the standard error is also measured from batch
-    means (``replicate_stderr``, ``replicates = BATCHES``).  ``floor`` is the float64 resolution of the
-    estimate (rounding that averaging does not remove); it is added in quadrature to both standard errors,
-    so an estimator that is exact up to rounding (zero variance) is judged at that resolution.
+    For an array or a :class:`BatchStream` of at least ``2 * BATCHES`` replicates the standard error is also
+    measured from batch means (``replicate_stderr``, ``replicates = BATCHES``).  ``floor`` is the float64
+    resolution of the estimate (rounding that averaging does not remove); it is added in quadrature to both
+    standard errors, so an estimator that is exact up to rounding (zero variance) is judged at that resolution.
     """
-    moments = samples if isinstance(samples, Moments) else Moments.of(np.asarray(samples, dtype=float))
+    if isinstance(samples, np.ndarray):
+        samples = BatchStream.of(samples)
+    moments = samples.moments if isinstance(samples, BatchStream) else samples
     if moments.count < 2 or not np.isfinite(moments.mean + moments.m2):
         raise NumericError(f"{method}: need at least two finite replicates")
     replicate, batches = None, 0
-    if not isinstance(samples, Moments) and moments.count >= 2 * BATCHES:
-        replicate, batches = float(np.hypot(batch_stderr(samples), floor)), BATCHES
+    if isinstance(samples, BatchStream) and samples.per_batch >= 2:
+        replicate, batches = float(np.hypot(samples.batch_stderr, floor)), samples.batches
     return Estimate(
         value=moments.mean,
         method=method,
@@ -274,18 +315,18 @@ def _tilted_replicates(
     tilt: float | None,
     chunk: int,
     sq: float | None = None,
-) -> np.ndarray:
-    """Per replicate, the mean over ``features`` frequencies of :func:`weighted_terms` (shape (n,)); ``sq`` is
+) -> BatchStream:
+    """Per replicate, the mean over ``features`` frequencies of :func:`weighted_terms`, streamed; ``sq`` is
     :math:`|x|^2 + |y|^2` (the normalisation of the features) unless given."""
     spread = float(np.linalg.norm(x + y))
     lam = 0.0 if kind == "trigonometric" else tilt_factor(power, spread, tilt)
     sq = float(x @ x + y @ y) if sq is None else sq
-    parts = []
+    stream = BatchStream(replicates)
     for count in replicate_chunks(replicates, features, chunk):
         omega = gaussian_frequencies(rng, count, features, x.size)
         signs = rng.choice((-1.0, 1.0), size=(count, features)) if lam > 0 else np.zeros((count, features))
-        parts.append(np.mean(weighted_terms(kind, power, sq, x, y, omega, signs, lam), axis=-1))
-    return np.concatenate(parts)
+        stream.add(np.mean(weighted_terms(kind, power, sq, x, y, omega, signs, lam), axis=-1))
+    return stream
 
 
 def _orthogonal_replicates(
@@ -297,14 +338,16 @@ def _orthogonal_replicates(
     replicates: int,
     sign_fix: bool,
     chunk: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per replicate, the orthogonal-feature estimate of :math:`e^{x\\cdot y}` and :math:`Q_{11}` (plain Monte Carlo)."""
-    estimates, first = [], []
+    transform: Callable[[np.ndarray], np.ndarray] = np.asarray,
+) -> tuple[BatchStream, BatchStream]:
+    """Per replicate, ``transform`` of the orthogonal-feature estimate of :math:`e^{x\\cdot y}`, and :math:`Q_{11}`
+    (plain Monte Carlo), streamed."""
+    estimates, first = BatchStream(replicates), BatchStream(replicates)
     for count in replicate_chunks(replicates, features, chunk):
         omega = orthogonal_frequencies(rng, count, features, x.size, sign_fix)
-        estimates.append(kernel_estimates(kind, x, y, omega))
-        first.append(first_entries(omega))
-    return np.concatenate(estimates), np.concatenate(first)
+        estimates.add(transform(kernel_estimates(kind, x, y, omega)))
+        first.add(first_entries(omega))
+    return estimates, first
 
 
 def _resolution(kind: str, x: np.ndarray, y: np.ndarray) -> float:
@@ -376,7 +419,7 @@ def first_entries(omega: np.ndarray) -> np.ndarray:
     return omega[:, 0, 0] / np.linalg.norm(omega[:, 0], axis=-1)
 
 
-def haar_check(first: np.ndarray) -> dict[str, Estimate]:
+def haar_check(first: BatchStream) -> dict[str, Estimate]:
     r"""Mean of :math:`Q_{11}` (:func:`first_entries`) over replicates as an Estimate (with batch means).
 
     For Haar :math:`Q` the first column is uniform on the sphere, so the mean is 0; numpy's
@@ -406,21 +449,22 @@ def iid_mse(
     target = float(np.exp(x @ y))
     seconds = _tilted_replicates(rng, kind, 2, x, y, features, replicates, tilt, chunk)
     firsts = _tilted_replicates(rng, kind, 1, x, y, features, replicates, tilt, chunk)
-    second, first = Moments.of(seconds), Moments.of(firsts)
+    second, first = seconds.moments, firsts.moments
     bias = first.mean - target
     keep = 1.0 - 1.0 / features
     value = (second.mean - target**2 - 2 * target * bias) / features + keep * (bias**2 - first.stderr**2)
     slope = 2 * target / features - 2 * keep * bias
     quadratic = 2 * keep**2 * first.stderr**4
     floor = ROUNDING_FLOOR * (abs(second.mean) + target**2) * (1.0 + float(x @ x + y @ y)) / features
-    linear = seconds / features - slope * firsts
+    linear = seconds.batch_means / features - slope * firsts.batch_means  # batch means of the linearised replicates
+    batch = float(np.std(linear, ddof=1) / np.sqrt(linear.size))
     spread = np.hypot(second.stderr / features, slope * first.stderr)
     return Estimate(
         value=float(value),
         method=f"MSE of the mean of {features} iid {kind} features: tilted means of Z and Z^2 ({replicates} x {features} each)",
         n=replicates,
         stderr=float(np.sqrt(spread**2 + quadratic + floor**2)),
-        replicate_stderr=float(np.sqrt(batch_stderr(linear) ** 2 + quadratic + floor**2)),
+        replicate_stderr=float(np.sqrt(batch**2 + quadratic + floor**2)),
         replicates=BATCHES,
         details={"second_moment": second.mean, "mean": first.mean},
     )
@@ -437,11 +481,13 @@ def orthogonal_mse(
     chunk: int = CHUNK,
 ) -> Estimate:
     """Mean squared error of orthogonal-feature estimators (plain Monte Carlo), with :func:`haar_check` in details."""
-    estimates, first = _orthogonal_replicates(rng, kind, x, y, features, replicates, sign_fix, chunk)
     target = float(np.exp(x @ y))
+    errors, first = _orthogonal_replicates(
+        rng, kind, x, y, features, replicates, sign_fix, chunk, lambda estimates: (estimates - target) ** 2
+    )
     floor = (_resolution(kind, x, y) * (1.0 + float(np.exp(float(x @ x + y @ y) / 2)))) ** 2
     method = f"mean squared error of {replicates} {kind} estimators, {_layout(features, True, sign_fix)}"
-    return mean_estimate((estimates - target) ** 2, method, None, floor, **haar_check(first))
+    return mean_estimate(errors, method, None, floor, **haar_check(first))
 
 
 def kernel_mse(

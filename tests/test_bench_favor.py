@@ -58,9 +58,9 @@ def test_targets_read_the_rows() -> None:
 
 def test_chunking_keeps_the_iid_estimate() -> None:
     x, y = numeric.pair(0.5, 0.5, 60.0, 4)
-    whole = numeric.kernel_mean("positive", x, y, 16, 5000, 3, chunk=10**9)
+    whole = numeric.kernel_mean("positive", x, y, 16, 5000, 3, chunk=10**9, tilt=None)
     for chunk in (1, 100, 16 * 777):
-        chunked = numeric.kernel_mean("positive", x, y, 16, 5000, 3, chunk=chunk)
+        chunked = numeric.kernel_mean("positive", x, y, 16, 5000, 3, chunk=chunk, tilt=None)
         assert chunked.value == pytest.approx(whole.value, rel=1e-13)
         assert chunked.stderr == pytest.approx(whole.stderr, rel=1e-9)
     assert bench_favor_throughput.unchunked(x, y, 16, 5000, 3) == pytest.approx((whole.value, whole.stderr), rel=1e-9)
@@ -80,7 +80,7 @@ def test_chunked_memory_does_not_grow_with_samples() -> None:
     def peak(replicates: int) -> int:
         tracemalloc.start()
         try:
-            numeric.kernel_mean("positive", x, y, 16, replicates, 0, chunk=4096)
+            numeric.kernel_mean("positive", x, y, 16, replicates, 0, chunk=4096, tilt=None)
             return tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()

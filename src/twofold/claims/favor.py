@@ -103,12 +103,14 @@ def _z(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Co
     return crosscheck.z_score(derivation.result, estimate)
 
 
-def _stderrs_agree(stderrs: np.ndarray, batch: np.ndarray, batches: int, level: float) -> Comparison:
+def _stderrs_agree(means: np.ndarray, stderrs: np.ndarray, batch: np.ndarray, batches: int, level: float) -> Comparison:
     """Every entry's reported s.e. against its batch-means s.e.: (B-1)(se_B/se)^2 in the central 1 - level/N range
-    of chi^2_{B-1} (Bonferroni over the N entries)."""
+    of chi^2_{B-1} (Bonferroni over the N entries).  An entry whose s.e. is at float64 rounding of its mean
+    (no variance, e.g. a normalised first causal row) is not tested."""
     dof = batches - 1
     stderrs, batch = np.asarray(stderrs, dtype=float), np.asarray(batch, dtype=float)
-    constant = (stderrs == 0) & (batch == 0)  # an entry without variance (e.g. a normalised first causal row)
+    resolution = crosscheck.ROUNDING * crosscheck.EPSILON * np.abs(np.asarray(means, dtype=float))
+    constant = (stderrs <= resolution) & (batch <= resolution)
     ratio = np.where(constant, float(dof), dof * (batch / np.where(stderrs > 0, stderrs, 1.0)) ** 2)
     low, high = stats.chi2.ppf(level / 2 / ratio.size, dof), stats.chi2.isf(level / 2 / ratio.size, dof)
     statistic = float(max(np.max(low / ratio), np.max(ratio / high)))
@@ -139,7 +141,7 @@ def _entrywise_z(derivation: Derivation, estimate: Estimate, params: dict[str, A
         detail=f"worst entry {tuple(int(i) for i in worst)}, s.e. {stderrs[worst]:.3g}, n = {estimate.n}",
         zscores=tuple(signed.ravel()),
     )
-    checked = _stderrs_agree(stderrs, estimate.details["batch_stderrs"], estimate.details["batches"], crosscheck.STDERR_LEVEL)
+    checked = _stderrs_agree(means, stderrs, estimate.details["batch_stderrs"], estimate.details["batches"], crosscheck.STDERR_LEVEL)
     return crosscheck.all_of(entries, checked)
 
 
