@@ -611,7 +611,8 @@ def grid_comparison(max_norm: float, norm_steps: int, angle_steps: int) -> Estim
     pairs = [pair(na, nb, angle, 2) for na, nb, angle in grid(max_norm, norm_steps, angle_steps)]
     xs, ys = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
     (trig, trig_err), (pos, pos_err) = (single_feature_mse(kind, xs, ys) for kind in ("trigonometric", "positive"))
-    margin = np.abs(trig - pos) / (trig_err + pos_err + np.finfo(float).tiny)
+    with np.errstate(over="ignore"):
+        margin = np.abs(trig - pos) / (trig_err + pos_err + np.finfo(float).tiny)
     if np.any(margin < 10):
         raise NumericError(f"quadrature cannot decide which MSE is larger at {int(np.sum(margin < 10))} grid point(s)")
     return Estimate(

@@ -256,7 +256,7 @@ def _attention_parameters(scale: float, scale_high: float, samples: int) -> tupl
         Parameter("dv", int, quick=2, full=4, low=1, high=8, doc="value dimension"),
         Parameter("m", int, quick=8, full=64, low=1, high=256, doc="random features"),
         Parameter(
-            "samples", int, quick=samples, full=20_000, low=2 * numeric.BATCHES, high=50_000,
+            "samples", int, quick=samples, full=4_000, low=2 * numeric.BATCHES, high=50_000,
             doc="independent draws of the features",
         ),
         Parameter("scale", float, quick=scale, low=0.0, high=scale_high, doc="largest norm of a query/key row"),
@@ -412,7 +412,7 @@ FAMILY = Family(
                 r"\text{compared as } q = \frac{r}{1+r} = \frac{\mathrm{MSE_{trig}}}{\mathrm{MSE_{trig}}+\mathrm{MSE_{pos}}} \in [0, 1]"
             ),
             parameters=_pair_parameters(1.0, 1.0, 120.0, NORM_HIGH, full_angle=150.0)
-            + _monte_carlo(full_samples=1_000),
+            + _monte_carlo(samples=8_000, full_samples=1_000),
             hypotheses=(NOT_BOTH_ZERO,),
             derive=lambda p: exact.mse_ratio(_values(p)),
             estimate=lambda p, seed: numeric.mse_ratio(*_vectors(p), p["m"], p["samples"], seed),
@@ -452,7 +452,7 @@ FAMILY = Family(
                 r"\Rightarrow E\big[\widehat{\mathrm{SM}}^{\mathrm{ort}+}_m\big] = e^{x\cdot y}"
             ),
             parameters=_pair_parameters(0.5, 0.5, 60.0, ORTHOGONAL_MEAN_NORM)
-            + _monte_carlo(dim=8, features=8, samples=10_000, full_samples=4_000)
+            + _monte_carlo(dim=8, features=8, samples=10_000, full_samples=1_000)
             + (SIGN_FIX,),
             hypotheses=(HAAR,),
             derive=lambda p: exact.orthogonal_unbiased(p["d"], _values(p)),
@@ -475,7 +475,7 @@ FAMILY = Family(
                 r"\Big(\mathrm{SM}(x,y) - e^{-\frac{|x|^2+|y|^2}{2}}\Big)^2"
             ),
             parameters=_pair_parameters(0.3, 0.3, 30.0, ORTHOGONAL_MSE_NORM)
-            + _monte_carlo(dim=8, features=8, samples=20_000, full_features=64, full_samples=4_000)
+            + _monte_carlo(dim=8, features=8, samples=20_000, full_dim=32, full_features=32, full_samples=2_000)
             + (SIGN_FIX,),
             hypotheses=(
                 HAAR,
