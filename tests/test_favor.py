@@ -94,8 +94,8 @@ def test_ratio_threshold_is_sqrt_of_sqrt2_minus_1() -> None:
 
 def test_ratio_limits_are_derived() -> None:
     steps = {step.description: step for step in exact.mse_ratio(exact.pair_values(0.5, 0.3, 120)).steps}
-    assert steps["equal norms: r -> 0 as the angle -> 0"].rhs == 0
-    assert steps["r -> oo as SM -> 0"].rhs == sympy.oo
+    assert steps[r"equal norms: $r \to 0$ as the angle $\to 0$"].rhs == 0
+    assert steps[r"$r \to \infty$ as $\mathrm{SM} \to 0$"].rhs == sympy.oo
 
 
 def test_positive_features_are_exact_when_x_equals_minus_y() -> None:
@@ -200,8 +200,8 @@ def test_attention_target_is_exact() -> None:
 def test_attention_identity_counts_multiplications() -> None:
     steps = exact.attention_identity(5, 3, 2).steps
     counts = {step.description: step.rhs for step in steps if step.description.startswith("multiplications")}
-    assert counts["multiplications in K'^T V"] == 5 * 3 * 2
-    assert counts["multiplications in Q'K'^T"] == 25 * 3
+    assert counts[r"multiplications in $K'^{\top} V$"] == 5 * 3 * 2
+    assert counts[r"multiplications in $Q'K'^{\top}$"] == 25 * 3
 
 
 # --- counterexamples: every hypothesis dropped at its witness fails visibly ----------------------------

@@ -123,7 +123,7 @@ def _gaussian_lemma(proof: Proof, kind: str) -> sympy.Expr:
         )
         mass = _integral(shifted)
         proof.certify(
-            "Gaussian MGF: E exp(tw) = exp(t²/2) × (mass of the shifted density)",
+            r"Gaussian MGF: $E e^{tw} = e^{t^2/2} \times$ (mass of the shifted density)",
             Integral(shifted, (w, -oo, oo)),
             "=",
             Integer(1),
@@ -173,20 +173,20 @@ def _kernel_identity(proof: Proof, kind: str, dimension: int, lemma: sympy.Expr 
             "product of trigonometric features",
             cos(p) * cos(q) + sympy.sin(p) * sympy.sin(q),
             cos(p - q),
-            rule="p = ω·x, q = ω·y",
+            rule=r"$p = \omega\cdot x$, $q = \omega\cdot y$",
         )
         v = x - y
         proof.equal(
             "independent coordinates",
             sympy.Mul(*(characteristic.subs(t, vi) for vi in v)),
             exp(-v.dot(v) / 2),
-            rule="E cos(ω·v) = Re prod_i E exp(i ω_i v_i), every factor real",
+            rule=r"$E\cos(\omega\cdot v) = \mathrm{Re}\prod_i E e^{i\omega_i v_i}$, every factor real",
         )
         proof.equal(
-            "E[Z] = exp((|x|²+|y|²)/2) E cos(ω·(x-y))",
+            r"$E[Z] = e^{(|x|^2+|y|^2)/2}\, E\cos(\omega\cdot(x-y))$ in coordinates",
             exp((x.dot(x) + y.dot(y)) / 2) * exp(-v.dot(v) / 2),
             exp(x.dot(y)),
-            rule="|x-y|² = |x|² - 2x·y + |y|²",
+            rule=r"$|x-y|^2 = |x|^2 - 2x\cdot y + |y|^2$",
         )
         return
     mgf = lemma if lemma is not None else _gaussian_lemma(proof, "mgf")
@@ -195,20 +195,20 @@ def _kernel_identity(proof: Proof, kind: str, dimension: int, lemma: sympy.Expr 
         "independent coordinates",
         sympy.Mul(*(mgf.subs(t, ui) for ui in u)),
         exp(u.dot(u) / 2),
-        rule="E prod_i exp(ω_i u_i) = prod_i E exp(ω_i u_i)",
+        rule=r"$E\prod_i e^{\omega_i u_i} = \prod_i E e^{\omega_i u_i}$",
     )
     if kind == "hyperbolic":
         proof.equal(
-            "E cosh(ω·u) = (E exp(ω·u) + E exp(-ω·u))/2",
+            r"$E\cosh(\omega\cdot u) = (E e^{\omega\cdot u} + E e^{-\omega\cdot u})/2$ in coordinates",
             (mgf.subs(t, sqrt(u.dot(u))) + mgf.subs(t, sqrt((-u).dot(-u)))) / 2,
             exp(u.dot(u) / 2),
-            rule="-ω has the law of ω",
+            rule=r"$-\omega$ has the law of $\omega$",
         )
     proof.equal(
-        "E[Z] = exp(-(|x|²+|y|²)/2) E exp(ω·(x+y))",
+        r"$E[Z] = e^{-(|x|^2+|y|^2)/2}\, E e^{\omega\cdot(x+y)}$ in coordinates",
         exp(-(x.dot(x) + y.dot(y)) / 2) * exp(u.dot(u) / 2),
         exp(x.dot(y)),
-        rule="complete the square: |x+y|² = |x|² + 2x·y + |y|²",
+        rule=r"complete the square: $|x+y|^2 = |x|^2 + 2x\cdot y + |y|^2$",
     )
 
 
@@ -415,21 +415,21 @@ def _ratio_limits(proof: Proof) -> sympy.Expr:
     equal_norms = ratio.subs({a: rho, b: rho, c: rho**2 * cos(theta)})
     value = limit(equal_norms, theta, 0)
     proof.certify(
-        "equal norms: r -> 0 as the angle -> 0",
+        r"equal norms: $r \to 0$ as the angle $\to 0$",
         sympy.Limit(equal_norms, theta, 0),
         "=",
         Integer(0),
-        rule="|x - y| -> 0",
+        rule=r"$|x - y| \to 0$",
         holds=value == 0,
         check=f"sympy.limit(r, theta, 0) = {value}",
     )
     unequal = ratio.subs({a: 1, b: Rational(1, 2), c: Rational(1, 2)})
     proof.certify(
-        "unequal norms: the angle -> 0 limit is positive (|x| = 1, |y| = 1/2)",
+        r"unequal norms: the limit as the angle $\to 0$ is positive ($|x| = 1$, $|y| = 1/2$)",
         unequal,
         ">",
         Integer(0),
-        rule="|x - y| -> ||x| - |y|| > 0",
+        rule=r"$|x - y| \to ||x| - |y|| > 0$",
         holds=bool(unequal.is_positive),
         check=f"r(1, 1/2, 0) = {sympy.N(unequal, 6)}",
     )
@@ -437,11 +437,11 @@ def _ratio_limits(proof: Proof) -> sympy.Expr:
     bound = (1 - s**2) ** 2 / (2 * s**4)
     at_zero = limit(bound, s, 0, "+")
     proof.certify(
-        "r -> oo as SM -> 0",
+        r"$r \to \infty$ as $\mathrm{SM} \to 0$",
         sympy.Limit(bound, s, 0, "+"),
         "=",
         oo,
-        rule="r >= (1 - SM²)²/(2 SM^4)",
+        rule=r"$r \ge (1 - \mathrm{SM}^2)^2/(2\,\mathrm{SM}^4)$",
         holds=at_zero == oo,
         check=f"sympy.limit((1-s²)²/(2s^4), s, 0+) = {at_zero}",
     )
@@ -460,24 +460,24 @@ def _sign_regions(proof: Proof) -> sympy.Expr:
     """
     sm_squared = 1 / (1 + beta)
     proof.compare(
-        "SM <= 1: 1 - exp(-|x-y|²) >= 1 - SM² >= 0",
+        r"$\mathrm{SM} \le 1$: $1 - e^{-|x-y|^2} \ge 1 - \mathrm{SM}^2 \ge 0$",
         1 - sm_squared / (1 + alpha),
         ">=",
         1 - sm_squared,
-        rule="|x-y|² = |x|² + |y|² - 2x·y >= -2x·y",
+        rule=r"$|x-y|^2 = |x|^2 + |y|^2 - 2x\cdot y \ge -2x\cdot y$",
     )
     proof.compare(
-        "0 < 1 - exp(-|x+y|²) <= 1",
+        r"$0 < 1 - e^{-|x+y|^2} \le 1$",
         1 - 1 / (1 + eta),
         "<=",
         Integer(1),
-        rule="so 2 SM^4 r = (1 - exp(-|x-y|²))²/(1 - exp(-|x+y|²)) >= (1 - SM²)²",
+        rule=r"so $2\,\mathrm{SM}^4 r = (1 - e^{-|x-y|^2})^2/(1 - e^{-|x+y|^2}) \ge (1 - \mathrm{SM}^2)^2$",
     )
     bound = (1 - s**2) ** 2 / (2 * s**4)
     threshold = sign_threshold()
     region = sympy.solveset(bound > 1, s, sympy.Interval.open(0, 1))
     proof.certify(
-        "positive features win where SM < s*",
+        r"positive features win where $\mathrm{SM} < s^*$",
         r"\{s \in (0, 1) : (1 - s^2)^2 > 2 s^4\}",
         "=",
         sympy.Interval.open(0, threshold),
@@ -486,11 +486,11 @@ def _sign_regions(proof: Proof) -> sympy.Expr:
         check=f"sympy.solveset(...) = {region}",
     )
     proof.compare(
-        "SM >= 1: 2 SM^4 r <= 1",
+        r"$\mathrm{SM} \ge 1$: $2\,\mathrm{SM}^4 r \le 1$",
         (1 - 1 / (1 + alpha)) ** 2 / (1 - 1 / ((1 + alpha) * (1 + beta))),
         "<=",
         Integer(1),
-        rule="|x+y|² = |x-y|² + 4x·y >= |x-y|², and p² <= p for p in [0,1]",
+        rule=r"$|x+y|^2 = |x-y|^2 + 4x\cdot y \ge |x-y|^2$, and $p^2 \le p$ for $p \in [0,1]$",
     )
     return threshold
 
@@ -623,7 +623,7 @@ def orthogonal_unbiased(dimension: int, values: Values) -> Derivation:
     )
     total = sympy.integrate(chi.subs(d, dimension), (r, 0, oo))
     proof.certify(
-        f"the chi_{dimension} density integrates to 1",
+        rf"the $\chi_{{{dimension}}}$ density integrates to 1",
         Integral(chi.subs(d, dimension), (r, 0, oo)),
         "=",
         Integer(1),
@@ -667,7 +667,7 @@ def _moment_steps(proof: Proof) -> sympy.Expr:
     orthogonal = _chi_square_moment(2 * d)
     iid = 2**k * _chi_square_moment(d)
     proof.certify(
-        "radial moments, orthogonal pair: |s|² ~ chi²_{2d}",
+        r"radial moments, orthogonal pair: $|s|^2 \sim \chi^2_{2d}$",
         r"E\,|s|^{2k}",
         "=",
         2**k * gamma(d + k) / gamma(d),
@@ -676,7 +676,7 @@ def _moment_steps(proof: Proof) -> sympy.Expr:
         check=f"sympy: {sympy.sstr(orthogonal)}",
     )
     proof.certify(
-        "radial moments, iid pair: |s|² ~ 2 chi²_d",
+        r"radial moments, iid pair: $|s|^2 \sim 2\chi^2_d$",
         r"E\,|s|^{2k}_{\mathrm{iid}}",
         "=",
         4**k * gamma(d / 2 + k) / gamma(d / 2),
@@ -685,17 +685,17 @@ def _moment_steps(proof: Proof) -> sympy.Expr:
         check=f"sympy: {sympy.sstr(iid)}",
     )
     ratio = proof.equal(
-        "ratio of the k-th Taylor coefficients, orthogonal / iid",
+        r"ratio of the $k$-th Taylor coefficients, orthogonal over iid",
         (2**k * gamma(d + k) / gamma(d)) / (4**k * gamma(d / 2 + k) / gamma(d / 2)),
         rf(d, k) / (2**k * rf(d / 2, k)),
-        rule="Gamma(d+k)/Gamma(d) = (d)_k",
+        rule=r"$\Gamma(d+k)/\Gamma(d) = (d)_k$",
     )
     proof.compare(
-        "each factor (d+i)/(d+2i) of P_k is below 1",
+        r"each factor $(d+i)/(d+2i)$ of $P_k$ is below 1",
         (d + half) / (d + 2 * half),
         "<",
         Integer(1),
-        rule="i >= 1, so P_k decreases in k",
+        rule=r"$i \ge 1$, so $P_k$ decreases in $k$",
     )
     return ratio
 
@@ -709,7 +709,7 @@ def _kummer_closed_form(proof: Proof, dimension: int, z: Symbol) -> sympy.Expr:
     solved = is_zero(kummer)
     start = (limit(closed, z, 0, "+"), limit(closed.diff(z), z, 0, "+"))
     proof.certify(
-        f"closed form of 1F1({dimension}; {Rational(dimension, 2)}; z)",
+        rf"closed form of ${{}}_1F_1({dimension}; {Rational(dimension, 2)}; z)$",
         hyper([dimension], [Rational(dimension, 2)], z),
         "=",
         closed,
@@ -727,24 +727,24 @@ def _coefficient_comparison(proof: Proof) -> None:
     (write :math:`d = 2 + \varepsilon`) while the right side is below :math:`2/(d+2)`.
     """
     p2 = rf(d, 2) / (4 * rf(d / 2, 2))
-    proof.equal("k = 2: equality", 1 - p2, 2 / (d + 2) * (1 - Rational(1, 2)), rule="1 - (d+1)/(d+2)")
-    p3 = proof.equal("P_3", rf(d, 3) / (8 * rf(d / 2, 3)), (d + 1) / (d + 4), rule="cancel")
+    proof.equal(r"$k = 2$: equality", 1 - p2, 2 / (d + 2) * (1 - Rational(1, 2)), rule=r"$1 - (d+1)/(d+2)$")
+    p3 = proof.equal(r"$P_3$", rf(d, 3) / (8 * rf(d / 2, 3)), (d + 1) / (d + 4), rule="cancel")
     proof.compare(
-        "k >= 3: 1 - P_k >= 1 - P_3 >= 2/(d+2) for d = 2 + ε >= 2",
+        r"$k \ge 3$: $1 - P_k \ge 1 - P_3 \ge 2/(d+2)$ for $d = 2 + \varepsilon \ge 2$",
         (1 - p3).subs(d, 2 + gap),
         ">=",
         (2 / (d + 2)).subs(d, 2 + gap),
-        rule="3/(d+4) - 2/(d+2) = (d-2)/((d+2)(d+4))",
+        rule=r"$3/(d+4) - 2/(d+2) = (d-2)/((d+2)(d+4))$",
     )
     proof.compare(
-        "the bound's coefficient is below 2/(d+2)",
+        r"the coefficient of the bound is below $2/(d+2)$",
         2 / (d + 2) * (1 - 2 ** (1 - (k + 1))),
         "<",
         2 / (d + 2),
-        rule="2^{1-k} > 0",
+        rule=r"$2^{1-k} > 0$",
     )
     proof.equal(
-        "Σ_{k>=2} t^k (1 - 2^{1-k})/k! = (e^t - 1 - t) - 2(e^{t/2} - 1 - t/2) = (e^{t/2} - 1)²",
+        r"$\sum_{k \ge 2} t^k (1 - 2^{1-k})/k! = (e^t - 1 - t) - 2(e^{t/2} - 1 - t/2) = (e^{t/2} - 1)^2$",
         (exp(t) - 1 - t) - 2 * (exp(t / 2) - 1 - t / 2),
         (exp(t / 2) - 1) ** 2,
         rule="exponential series without its first two terms",
@@ -779,7 +779,7 @@ def orthogonal_mse(
     variance, covariance = sympy.symbols("V C", real=True)
     pairs = ordered_orthogonal_pairs(features, dimension) if pair_formula == m * (m - 1) else int(pair_formula.subs(m, features))
     proof.equal(
-        "MSE of a mean of m features with P orthogonal ordered pairs",
+        r"MSE of a mean of $m$ features with $P$ orthogonal ordered pairs",
         (m * variance + pairs * covariance) / m**2,
         variance / m + Rational(pairs) / m**2 * covariance,
         rule=f"P = {pairs} (blocks of {dimension}); other pairs independent",
@@ -787,7 +787,7 @@ def orthogonal_mse(
     mgf = _gaussian_lemma(proof, "mgf")
     z = Symbol("z", nonnegative=True)
     proof.equal(
-        "E exp(s·u), iid pair: s ~ N(0, 2I), Taylor coefficients (2z)^k/k!",
+        r"$E e^{s\cdot u}$, iid pair: $s \sim N(0, 2I)$, Taylor coefficients $(2z)^k/k!$",
         mgf.subs(t, sqrt(2) * sqrt(2 * z)),
         exp(2 * z),
         rule=r"moment generating function at $\sqrt2|u|$, $z = |u|^2/2$",
@@ -885,7 +885,7 @@ def _multiplications(entries: Matrix) -> int:
 def _stage_cost(proof: Proof, label: str, left: Matrix, right: Matrix, formula: int) -> None:
     counted = _multiplications(left * right)
     proof.certify(
-        f"multiplications in {label}",
+        rf"multiplications in ${label}$",
         rf"\#\mathrm{{mul}}\left({label}\right)",
         "=",
         Integer(formula),
@@ -929,36 +929,36 @@ def attention_identity(length: int, features: int, value_dim: int) -> Derivation
     values_matrix = _symbolic_matrix("v", length, value_dim)
     ones = sympy.ones(length, 1)
     linear = queries * (keys.T * values_matrix)
-    proof.equal("associativity", linear, (queries * keys.T) * values_matrix, rule="(Q'K'^T)V = Q'(K'^T V)")
-    normaliser = proof.equal("normaliser D", queries * (keys.T * ones), (queries * keys.T) * ones, rule="V = 1")
+    proof.equal("associativity", linear, (queries * keys.T) * values_matrix, rule=r"$(Q'K'^{\top})V = Q'(K'^{\top} V)$")
+    normaliser = proof.equal(r"normaliser $D$", queries * (keys.T * ones), (queries * keys.T) * ones, rule=r"$V = 1$")
     weights = queries * keys.T
     row_normalised = Matrix(
         length, value_dim, lambda i, j: sum(weights[i, l] / normaliser[i] * values_matrix[l, j] for l in range(length))
     )
     proof.equal(
-        "D^{-1} Q'(K'^T V) is attention with weights W/rowsum(W), W = Q'K'^T",
+        r"$D^{-1} Q'(K'^{\top} V)$ is attention with weights $W/\mathrm{rowsum}(W)$, $W = Q'K'^{\top}$",
         Matrix(length, value_dim, lambda i, j: linear[i, j] / normaliser[i]),
         row_normalised,
-        rule="divide row i by D_ii",
+        rule=r"divide row $i$ by $D_{ii}$",
     )
     proof.equal(
-        "causal: prefix sums S_i = S_{i-1} + k'_i v_i^T give the masked product",
+        r"causal: prefix sums $S_i = S_{i-1} + k'_i v_i^{\top}$ give the masked product",
         _prefix_form(queries, keys, values_matrix),
         _lower(weights) * values_matrix,
-        rule="q'_i^T S_i = Σ_{j<=i} (q'_i·k'_j) v_j",
+        rule=r"$q_i'^{\top} S_i = \sum_{j \le i} (q'_i\cdot k'_j)\, v_j$",
     )
     proof.equal(
-        "causal normaliser: z_i = z_{i-1} + k'_i",
+        r"causal normaliser: $z_i = z_{i-1} + k'_i$",
         _prefix_form(queries, keys, ones),
         _lower(weights) * ones,
-        rule="V = 1",
+        rule=r"$V = 1$",
     )
     inner = _symbolic_matrix("g", features, value_dim)
     scores = _symbolic_matrix("a", length, length)
-    _stage_cost(proof, "K'^T V", keys.T, values_matrix, length * features * value_dim)
-    _stage_cost(proof, "Q'(K'^T V)", queries, inner, length * features * value_dim)
-    _stage_cost(proof, "Q'K'^T", queries, keys.T, length**2 * features)
-    _stage_cost(proof, "(Q'K'^T)V", scores, values_matrix, length**2 * value_dim)
+    _stage_cost(proof, r"K'^{\top} V", keys.T, values_matrix, length * features * value_dim)
+    _stage_cost(proof, r"Q'(K'^{\top} V)", queries, inner, length * features * value_dim)
+    _stage_cost(proof, r"Q'K'^{\top}", queries, keys.T, length**2 * features)
+    _stage_cost(proof, r"(Q'K'^{\top})V", scores, values_matrix, length**2 * value_dim)
     return proof.finish(
         result=Integer(0),
         conclusion=r"D^{-1}(Q'(K'^{\top}V)) = D^{-1}((Q'K'^{\top})V):\ 2Lmd_v \text{ vs } L^2(m+d_v) \text{ multiplications}",
@@ -992,13 +992,13 @@ def attention_target(
     features = _symbolic_matrix("phi", length, 2)
     keys_features = _symbolic_matrix("psi", length, 2)
     proof.equal(
-        "the numerator is linear in the weights W = Q'K'^T, so E commutes with it",
+        r"the numerator is linear in the weights $W = Q'K'^{\top}$, so $E$ commutes with it",
         features * (keys_features.T * values_matrix),
         (features * keys_features.T) * values_matrix,
-        rule="associativity, m = 2 shown",
+        rule=r"associativity, $m = 2$ shown",
     )
     proof.equal(
-        "causal numerator is linear in tril(W)",
+        r"causal numerator is linear in $\mathrm{tril}(W)$",
         _prefix_form(features, keys_features, values_matrix),
         _lower(features * keys_features.T) * values_matrix,
         rule="prefix sums",
@@ -1037,11 +1037,11 @@ def weight_infimum(kind: str) -> Derivation:
     factor = FACTORS[kind]
     sign = 1 if kind == "trigonometric" else -1
     proof.compare(
-        "the scale exp(±(|q|²+|k|²)/2)/m is positive",
+        r"the scale $e^{\pm(|q|^2+|k|^2)/2}/m$ is positive",
         exp(sign * (a**2 + b**2) / 2) / m,
         ">",
         Integer(0),
-        rule="exp > 0",
+        rule=r"$e^{z} > 0$",
     )
     infimum = sympy.calculus.util.minimum(factor, s, sympy.S.Reals)
     where = APPROACHED_AT[kind]
@@ -1051,20 +1051,20 @@ def weight_infimum(kind: str) -> Derivation:
         rf"\inf_{{s \in \mathbb{{R}}}} {sympy.latex(factor)}",
         "=",
         infimum,
-        rule=f"sympy.calculus.util.minimum, approached as s -> {where}",
+        rule=rf"sympy.calculus.util.minimum, approached as $s \to {sympy.latex(where)}$",
         holds=approached == infimum,
         check=f"minimum({factor}, s, Reals) = {infimum}; limit at s -> {where} = {approached}",
     )
     if kind == "trigonometric":
         proof.compare(
-            "a negative weight: ω_r·(q-k) = pi for every r",
+            r"a negative weight: $\omega_r\cdot(q-k) = \pi$ for every $r$",
             exp((a**2 + b**2) / 2) * infimum,
             "<",
             Integer(0),
-            rule="cos pi = -1",
+            rule=r"$\cos\pi = -1$",
         )
         conclusion = r"\varphi_{\mathrm{trig}}(q)\cdot\varphi_{\mathrm{trig}}(k) < 0 \text{ is possible}"
     else:
-        proof.compare("the random factor is positive", factor, ">", Integer(0), rule=f"{factor} > 0 on the reals")
+        proof.compare("the random factor is positive", factor, ">", Integer(0), rule=rf"${sympy.latex(factor)} > 0$ on the reals")
         conclusion = r"\varphi(q)\cdot\varphi(k) > 0:\ D^{-1}Q'K'^{\top} \text{ is row-stochastic}"
     return proof.finish(result=infimum, conclusion=conclusion)
