@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import twofold
+import twofold.registry
 from twofold.numerics import favor as numeric
 from twofold.theorems import favor as exact
 
