@@ -475,7 +475,7 @@ FAMILY = Family(
                 r"\Big(\mathrm{SM}(x,y) - e^{-\frac{|x|^2+|y|^2}{2}}\Big)^2"
             ),
             parameters=_pair_parameters(0.3, 0.3, 30.0, ORTHOGONAL_MSE_NORM)
-            + _monte_carlo(dim=8, features=8, samples=20_000, full_dim=32, full_features=32, full_samples=2_000)
+            + _monte_carlo(dim=8, features=8, samples=20_000, full_dim=64, full_features=64, full_samples=2_000)
             + (SIGN_FIX,),
             hypotheses=(
                 HAAR,
