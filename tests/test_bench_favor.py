@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks import bench_favor, bench_favor_throughput
+import twofold
 from twofold.numerics import favor as numeric
 
 
@@ -106,3 +107,12 @@ def test_full_benchmark() -> None:
 @pytest.mark.slow
 def test_full_throughput_meets_its_targets() -> None:
     assert bench_favor_throughput.section().met
+
+
+def test_regimes_section_lists_every_claim() -> None:
+    from benchmarks import bench_favor_regimes
+
+    section = bench_favor_regimes.section(quick=True)
+    assert section.body.count("| `favor.") == len(twofold.select(["favor"]))
+    passing = next(target for target in section.targets if target.name == "claims passing (quick)")
+    assert passing.met and passing.measured == len(twofold.select(["favor"]))

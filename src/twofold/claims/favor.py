@@ -409,7 +409,8 @@ FAMILY = Family(
             statement=(
                 r"r = \frac{\mathrm{MSE_{trig}}}{\mathrm{MSE_{pos}}} = \frac{(1-e^{-|x-y|^2})^2}{2\,\mathrm{SM}^4(1-e^{-|x+y|^2})}"
                 r"\xrightarrow[\mathrm{SM}\to 0]{} \infty,\quad \xrightarrow[x \to y]{} 0;\quad"
-                r"\text{compared as } q = \frac{r}{1+r} = \frac{\mathrm{MSE_{trig}}}{\mathrm{MSE_{trig}}+\mathrm{MSE_{pos}}} \in [0, 1]"
+                r"\text{compared as } q = \frac{r}{1+r} = \frac{\mathrm{MSE_{trig}}}{\mathrm{MSE_{trig}}+\mathrm{MSE_{pos}}} \in [0, 1],"
+                r"\quad \mathrm{SM} = e^{x\cdot y}"
             ),
             parameters=_pair_parameters(1.0, 1.0, 120.0, NORM_HIGH, full_angle=150.0)
             + _monte_carlo(samples=8_000, full_samples=1_000),
@@ -425,7 +426,8 @@ FAMILY = Family(
             source=SOURCE + ", Theorem 1 and the discussion after it",
             statement=(
                 r"\mathrm{SM}(x,y) < \sqrt{\sqrt2-1} \Rightarrow \mathrm{MSE_{pos}} < \mathrm{MSE_{trig}};\quad"
-                r"\mathrm{SM}(x,y) \ge 1 \Rightarrow \mathrm{MSE_{trig}} \le \tfrac12\,\mathrm{MSE_{pos}}"
+                r"\mathrm{SM}(x,y) \ge 1 \Rightarrow \mathrm{MSE_{trig}} \le \tfrac12\,\mathrm{MSE_{pos}},"
+                r"\quad \mathrm{SM}(x,y) = e^{x\cdot y}"
             ),
             parameters=(
                 Parameter("max_norm", float, quick=1.5, full=3.0, low=0.05, high=3.0, doc="largest |x|, |y| on the grid"),
@@ -472,7 +474,7 @@ FAMILY = Family(
             source=SOURCE + ", Theorem 2",
             statement=(
                 r"m \le d:\ \mathrm{MSE_{ort}} \le \mathrm{MSE_{pos}} - \frac{2(m-1)}{m(d+2)}"
-                r"\Big(\mathrm{SM}(x,y) - e^{-\frac{|x|^2+|y|^2}{2}}\Big)^2"
+                r"\Big(\mathrm{SM}(x,y) - e^{-\frac{|x|^2+|y|^2}{2}}\Big)^2,\quad \mathrm{SM}(x,y) = e^{x\cdot y}"
             ),
             parameters=_pair_parameters(0.3, 0.3, 30.0, ORTHOGONAL_MSE_NORM)
             + _monte_carlo(dim=8, features=8, samples=20_000, full_dim=64, full_features=64, full_samples=2_000)
