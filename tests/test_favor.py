@@ -428,7 +428,7 @@ def test_every_mistake_is_invalid(mistake) -> None:
 STATISTICAL = [
     "favor.positive_unbiased", "favor.positive_mse", "favor.hyperbolic_unbiased", "favor.hyperbolic_mse",
     "favor.trigonometric_unbiased", "favor.trigonometric_mse", "favor.mse_ratio", "favor.orthogonal_unbiased",
-    "favor.orthogonal_mse",
+    "favor.orthogonal_mse", "favor.numerator_unbiased",
 ]
 
 

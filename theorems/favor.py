@@ -533,7 +533,7 @@ def mse_ratio(values: Values) -> Derivation:
         check=f"m (MSE_trig + MSE_pos) = {sympy.N(total, 12)}",
     )
     _ratio_limits(proof)
-    share = sympy.simplify(trig.subs(values) / total)
+    share = trig.subs(values) / total
     return proof.finish(
         result=share,
         conclusion=r"\frac{\mathrm{MSE_{trig}}}{\mathrm{MSE_{pos}}} = " + sympy.latex(ratio) + r",\quad q = \frac{r}{1+r}",

@@ -284,7 +284,7 @@ def _kernel_claims(kind: str) -> tuple[Claim, Claim]:
         statement=rf"\mathrm{{MSE}}\big(\widehat{{\mathrm{{SM}}}}^{{\mathrm{{{tag}}}}}_m\big) = "
         + sympy.latex(exact.claimed_mse(kind))
         + DEFINED,
-        parameters=_pair_parameters(0.3, 0.3, 60.0, NORM_HIGH, full_norm=3.0) + _monte_carlo(),
+        parameters=_pair_parameters(0.3, 0.3, 60.0, NORM_HIGH, full_norm=3.0) + _monte_carlo(samples=10_000),
         derive=lambda p: exact.mse(kind, _values(p), p["m"]),
         estimate=lambda p, seed: numeric.kernel_mse(kind, *_vectors(p), p["m"], p["samples"], seed),
         compare=_z,
@@ -413,7 +413,7 @@ FAMILY = Family(
                 r"\quad \mathrm{SM} = e^{x\cdot y}"
             ),
             parameters=_pair_parameters(1.0, 1.0, 120.0, NORM_HIGH, full_angle=150.0)
-            + _monte_carlo(samples=8_000, full_samples=1_000),
+            + _monte_carlo(samples=4_000, full_samples=1_000),
             hypotheses=(NOT_BOTH_ZERO,),
             derive=lambda p: exact.mse_ratio(_values(p)),
             estimate=lambda p, seed: numeric.mse_ratio(*_vectors(p), p["m"], p["samples"], seed),
