@@ -80,7 +80,7 @@ def python_loop(x: np.ndarray, y: np.ndarray, features: int, replicates: int, se
 
 
 def chunked(x: np.ndarray, y: np.ndarray, features: int, replicates: int, seed: int) -> tuple[float, float]:
-    estimate = kernel_mean("positive", x, y, features, replicates, seed)
+    estimate = kernel_mean("positive", x, y, features, replicates, seed, tilt=None)  # plain features, as timed below
     return estimate.value, estimate.stderr
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
+from scipy import optimize
 
 from twofold.contract import Estimate, NumericError
 
@@ -149,13 +150,90 @@ class Moments:
         return float(np.sqrt(self.m2 / (self.count - 1) / self.count)) if self.count > 1 else float("nan")
 
 
-def mean_estimate(samples: np.ndarray | Moments, method: str, seed: int | None, **details) -> Estimate:
-    """Sample mean with standard error ``std(ddof=1)/sqrt(n)`` of independent replicates (array or :class:`Moments`)."""
-    moments = samples if isinstance(samples, Moments) else Moments.of(samples)
+BATCHES = 32
+"""Batch means: the replicates are cut into this many contiguous batches, and the standard error is measured a
+second time from the spread of the batch means (``Estimate.replicate_stderr``; checked by a chi-square test
+with ``BATCHES - 1`` degrees of freedom in :func:`twofold.crosscheck.z_score`)."""
+
+
+class BatchStream:
+    r"""Streaming :class:`Moments` of replicates plus the sums of ``batches`` contiguous batches of
+    ``total // batches`` replicates each (the remainder joins the moments, not the batches): the mean, its
+    standard error, and the batch-means standard error in :math:`O(B)` memory, chunk after chunk."""
+
+    def __init__(self, total: int, batches: int = BATCHES) -> None:
+        self.per_batch = total // batches
+        self.batches = batches
+        self.moments = Moments()
+        self.sums = np.zeros(batches)
+        self.seen = 0
+
+    @classmethod
+    def of(cls, samples: np.ndarray, batches: int = BATCHES) -> BatchStream:
+        stream = cls(len(samples), batches)
+        stream.add(samples)
+        return stream
+
+    def add(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=float).ravel()
+        self.moments += Moments.of(values)
+        if self.per_batch:
+            index = (self.seen + np.arange(values.size)) // self.per_batch
+            keep = index < self.batches
+            self.sums += np.bincount(index[keep], weights=values[keep], minlength=self.batches)[: self.batches]
+        self.seen += values.size
+
+    @property
+    def batch_means(self) -> np.ndarray:
+        return self.sums / self.per_batch
+
+    @property
+    def batch_stderr(self) -> float:
+        """:math:`s_B/\\sqrt B` of the batch means (needs at least two replicates per batch)."""
+        if self.per_batch < 2:
+            raise NumericError(f"batch means need at least {2 * self.batches} replicates, got {self.seen}")
+        return float(np.std(self.batch_means, ddof=1) / np.sqrt(self.batches))
+
+
+def batch_stderr(samples: np.ndarray, batches: int = BATCHES) -> float:
+    r"""Standard error of the mean of ``samples`` (first axis) from ``batches`` contiguous batch means:
+    :math:`s_B/\sqrt B`, :math:`s_B` the sample standard deviation of the batch means (a trailing
+    remainder of fewer than ``batches`` samples is dropped).  Entrywise for a multi-dimensional array."""
+    samples = np.asarray(samples, dtype=float)
+    size = samples.shape[0] // batches * batches
+    if size < 2 * batches:
+        raise NumericError(f"batch means need at least {2 * batches} replicates, got {samples.shape[0]}")
+    means = samples[:size].reshape(batches, size // batches, *samples.shape[1:]).mean(axis=1)
+    return np.std(means, axis=0, ddof=1) / np.sqrt(batches)
+
+
+def mean_estimate(
+    samples: np.ndarray | Moments | BatchStream, method: str, seed: int | None, floor: float = 0.0, **details
+) -> Estimate:
+    r"""Sample mean with standard error ``std(ddof=1)/sqrt(n)`` of independent replicates.
+
+    For an array or a :class:`BatchStream` of at least ``2 * BATCHES`` replicates the standard error is also
+    measured from batch means (``replicate_stderr``, ``replicates = BATCHES``).  ``floor`` is the float64
+    resolution of the estimate (rounding that averaging does not remove); it is added in quadrature to both
+    standard errors, so an estimator that is exact up to rounding (zero variance) is judged at that resolution.
+    """
+    if isinstance(samples, np.ndarray):
+        samples = BatchStream.of(samples)
+    moments = samples.moments if isinstance(samples, BatchStream) else samples
     if moments.count < 2 or not np.isfinite(moments.mean + moments.m2):
         raise NumericError(f"{method}: need at least two finite replicates")
+    replicate, batches = None, 0
+    if isinstance(samples, BatchStream) and samples.per_batch >= 2:
+        replicate, batches = float(np.hypot(samples.batch_stderr, floor)), samples.batches
     return Estimate(
-        value=moments.mean, method=method, n=moments.count, seed=seed, stderr=moments.stderr, details=details
+        value=moments.mean,
+        method=method,
+        n=moments.count,
+        seed=seed,
+        stderr=float(np.hypot(moments.stderr, floor)),
+        details=details,
+        replicate_stderr=replicate,
+        replicates=batches,
     )
 
 
@@ -166,33 +244,6 @@ def replicate_chunks(replicates: int, features: int, chunk: int) -> Iterator[int
     per_chunk = max(1, chunk // features)
     for start in range(0, replicates, per_chunk):
         yield min(per_chunk, replicates - start)
-
-
-def chunked_estimates(
-    rng: np.random.Generator,
-    kind: str,
-    x: np.ndarray,
-    y: np.ndarray,
-    features: int,
-    replicates: int,
-    orthogonal: bool,
-    sign_fix: bool,
-    chunk: int,
-    transform: Callable[[np.ndarray], np.ndarray] = np.asarray,
-) -> tuple[Moments, dict[str, float]]:
-    """:class:`Moments` of ``transform`` of the per-replicate estimates, drawn ``chunk`` samples at a time.
-
-    iid frequencies are drawn in the order of one unchunked draw (same values for every ``chunk``);
-    orthogonal ones block by block per chunk.  For orthogonal frequencies the second result is
-    :func:`haar_check`'s summary, pooled over chunks (else empty).
-    """
-    moments, first = Moments(), Moments()
-    for count in replicate_chunks(replicates, features, chunk):
-        omega = frequencies(rng, count, features, x.size, orthogonal, sign_fix)
-        moments += Moments.of(transform(kernel_estimates(kind, x, y, omega)))
-        if orthogonal:
-            first += Moments.of(first_entries(omega))
-    return moments, haar_check(first) if orthogonal else {}
 
 
 def frequencies(
@@ -210,6 +261,105 @@ def _layout(features: int, orthogonal: bool, sign_fix: bool) -> str:
     return f"{features} orthogonal frequencies" + ("" if sign_fix else " (no QR sign fix)")
 
 
+# --- exponential tilting (importance sampling) for the log-normal weights of positive and hyperbolic features ---
+#
+# A positive or hyperbolic Z (and Z^2) is e^{-p sq/2} times e^{p s} or cosh(s)^p of s = omega.u, u = x + y: a
+# log-normal variable with log-s.d. p|u|, whose plain Monte Carlo mean is hopeless beyond |u| ~ 1 (relative
+# variance e^{p^2 |u|^2}).  Drawing omega from the symmetric mixture q = (N(mu, I) + N(-mu, I))/2 with
+# mu = lam p u and weighting by phi/q = e^{|mu|^2/2}/cosh(omega.mu) keeps the estimator unbiased for every lam;
+# lam = 1 - TILT/(p|u|) leaves a log-normal of log-s.d. TILT in the weighted variable (its tail towards +s),
+# lam = 0 (no tilt) when p|u| <= TILT.  Nothing here knows the value of the expectation.
+TILT = 0.5
+
+
+def tilt_factor(power: int, spread: float, tilt: float | None = TILT) -> float:
+    r""":math:`\lambda = \max(0, 1 - \tau/(p|u|))` of the mixture proposal (0 without ``tilt``)."""
+    if tilt is None or power * spread <= tilt:
+        return 0.0
+    return 1.0 - tilt / (power * spread)
+
+
+def _logcosh(values: np.ndarray) -> np.ndarray:
+    magnitude = np.abs(values)
+    return magnitude + np.log1p(np.exp(-2 * magnitude)) - np.log(2.0)
+
+
+def weighted_terms(
+    kind: str, power: int, sq: float, x: np.ndarray, y: np.ndarray, omega: np.ndarray, signs: np.ndarray, lam: float
+) -> np.ndarray:
+    r"""Importance-weighted :math:`Z^p w` per frequency, ``omega`` of shape (n, m, d) drawn from
+    :math:`N(0, I)` and shifted by ``signs`` :math:`\cdot\,\mu` (:math:`\mu = \lambda p u`); trigonometric
+    features are bounded and never tilted (:math:`w = 1`)."""
+    if kind == "trigonometric":
+        s = (omega.reshape(-1, omega.shape[-1]) @ (x - y)).reshape(omega.shape[:-1])
+        return single_feature(kind, sq, s) ** power
+    u = x + y
+    s = (omega.reshape(-1, omega.shape[-1]) @ u).reshape(omega.shape[:-1]) + signs * (lam * power * float(u @ u))
+    tilted = lam * power * s
+    log_weight = 0.5 * (lam * power) ** 2 * float(u @ u) - _logcosh(tilted)
+    if kind == "positive":
+        return np.exp(power * (s - sq / 2) + log_weight)
+    if kind == "hyperbolic":
+        return np.exp(power * (_logcosh(s) - sq / 2) + log_weight)
+    raise NumericError(f"unknown feature kind '{kind}' (choose from {', '.join(KINDS)})")
+
+
+def _tilted_replicates(
+    rng: np.random.Generator,
+    kind: str,
+    power: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    features: int,
+    replicates: int,
+    tilt: float | None,
+    chunk: int,
+    sq: float | None = None,
+) -> BatchStream:
+    """Per replicate, the mean over ``features`` frequencies of :func:`weighted_terms`, streamed; ``sq`` is
+    :math:`|x|^2 + |y|^2` (the normalisation of the features) unless given."""
+    spread = float(np.linalg.norm(x + y))
+    lam = 0.0 if kind == "trigonometric" else tilt_factor(power, spread, tilt)
+    sq = float(x @ x + y @ y) if sq is None else sq
+    stream = BatchStream(replicates)
+    for count in replicate_chunks(replicates, features, chunk):
+        omega = gaussian_frequencies(rng, count, features, x.size)
+        signs = rng.choice((-1.0, 1.0), size=(count, features)) if lam > 0 else np.zeros((count, features))
+        stream.add(np.mean(weighted_terms(kind, power, sq, x, y, omega, signs, lam), axis=-1))
+    return stream
+
+
+def _orthogonal_replicates(
+    rng: np.random.Generator,
+    kind: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    features: int,
+    replicates: int,
+    sign_fix: bool,
+    chunk: int,
+    transform: Callable[[np.ndarray], np.ndarray] = np.asarray,
+) -> tuple[BatchStream, BatchStream]:
+    """Per replicate, ``transform`` of the orthogonal-feature estimate of :math:`e^{x\\cdot y}`, and :math:`Q_{11}`
+    (plain Monte Carlo), streamed."""
+    estimates, first = BatchStream(replicates), BatchStream(replicates)
+    for count in replicate_chunks(replicates, features, chunk):
+        omega = orthogonal_frequencies(rng, count, features, x.size, sign_fix)
+        estimates.add(transform(kernel_estimates(kind, x, y, omega)))
+        first.add(first_entries(omega))
+    return estimates, first
+
+
+def _resolution(kind: str, x: np.ndarray, y: np.ndarray) -> float:
+    r"""Float64 resolution of one estimate of :math:`e^{x\cdot y}`: ``ROUNDING_FLOOR`` times its scale
+    (:math:`e^{(|x|^2+|y|^2)/2}` for trigonometric features, whose terms cancel; else the kernel times the size
+    of the exponents summed in log space)."""
+    sq, dot = float(x @ x + y @ y), float(x @ y)
+    if kind == "trigonometric":
+        return ROUNDING_FLOOR * float(np.exp(sq / 2))
+    return ROUNDING_FLOOR * float(np.exp(dot)) * (1.0 + sq + float((x + y) @ (x + y)))
+
+
 def kernel_mean(
     kind: str,
     x: np.ndarray,
@@ -220,18 +370,48 @@ def kernel_mean(
     orthogonal: bool = False,
     sign_fix: bool = True,
     chunk: int = CHUNK,
+    tilt: float | None = TILT,
 ) -> Estimate:
     r"""F1/F3: Monte Carlo mean of the :math:`m`-frequency estimator of :math:`e^{x\cdot y}`.
 
-    ``replicates`` x ``features`` samples, evaluated ``chunk`` samples at a time (memory bounded by
-    ``chunk``, not by the number of samples).  For orthogonal frequencies ``details`` carries
-    :func:`haar_check`.
+    ``replicates`` x ``features`` samples, ``chunk`` samples at a time.  iid frequencies: each term
+    importance-weighted by the exponential tilt (``tilt=None``: plain Monte Carlo); orthogonal frequencies:
+    plain Monte Carlo, ``details`` carry the mean of :math:`Q_{11}` (:func:`haar_check`) as an Estimate.
+    Standard errors from the replicates, and again from batch means.
     """
-    moments, details = chunked_estimates(
-        np.random.default_rng(seed), kind, x, y, features, replicates, orthogonal, sign_fix, chunk
-    )
-    method = f"mean of {replicates} {kind} estimates, {_layout(features, orthogonal, sign_fix)} each"
-    return mean_estimate(moments, method, seed, **details)
+    rng = np.random.default_rng(seed)
+    floor = _resolution(kind, x, y)
+    if orthogonal:
+        estimates, first = _orthogonal_replicates(rng, kind, x, y, features, replicates, sign_fix, chunk)
+        method = f"mean of {replicates} {kind} estimates, {_layout(features, True, sign_fix)} each"
+        return mean_estimate(estimates, method, seed, floor, **haar_check(first))
+    estimates = _tilted_replicates(rng, kind, 1, x, y, features, replicates, tilt, chunk)
+    lam = 0.0 if kind == "trigonometric" else tilt_factor(1, float(np.linalg.norm(x + y)), tilt)
+    how = f", tilted by lambda = {lam:.3g}" if lam else ""
+    return mean_estimate(estimates, f"mean of {replicates} {kind} estimates, {features} iid frequencies each{how}", seed, floor)
+
+
+def _variant_positive_without_norm_factor(
+    x: np.ndarray, y: np.ndarray, features: int, replicates: int, seed: int
+) -> Estimate:
+    r"""Known-false: positive features of :math:`x` without their factor :math:`e^{-|x|^2/2}` (estimates
+    :math:`e^{|x|^2/2}e^{x\cdot y}`)."""
+    rng = np.random.default_rng(seed)
+    estimates = _tilted_replicates(rng, "positive", 1, x, y, features, replicates, TILT, CHUNK, sq=float(y @ y))
+    return mean_estimate(estimates, "positive features without e^{-|x|^2/2}", seed, _resolution("positive", x, y))
+
+
+def _variant_trigonometric_wrong_sign(
+    x: np.ndarray, y: np.ndarray, features: int, replicates: int, seed: int
+) -> Estimate:
+    r"""Known-false: :math:`\cos p\cos q - \sin p\sin q`, i.e. the trigonometric estimator of
+    :math:`\cos(\omega\cdot(x+y))` (as if :math:`y` were :math:`-y` in the product)."""
+    return kernel_mean("trigonometric", x, -y, features, replicates, seed)
+
+
+def _variant_stderr_without_root_n(estimate: Estimate) -> Estimate:
+    r"""Known-false: the standard deviation of the replicates reported as the standard error (no :math:`1/\sqrt n`)."""
+    return replace(estimate, stderr=estimate.stderr * np.sqrt(estimate.n))
 
 
 def first_entries(omega: np.ndarray) -> np.ndarray:
@@ -239,37 +419,75 @@ def first_entries(omega: np.ndarray) -> np.ndarray:
     return omega[:, 0, 0] / np.linalg.norm(omega[:, 0], axis=-1)
 
 
-def haar_check(first: Moments) -> dict[str, float]:
-    r"""Mean of :math:`Q_{11}` (:func:`first_entries`) over replicates, and its standard error.
+def haar_check(first: BatchStream) -> dict[str, Estimate]:
+    r"""Mean of :math:`Q_{11}` (:func:`first_entries`) over replicates as an Estimate (with batch means).
 
     For Haar :math:`Q` the first column is uniform on the sphere, so the mean is 0; numpy's
     unfixed QR gives :math:`Q_{11} < 0` always (mean :math:`\approx -\sqrt{2/(\pi d)}`).
     """
-    return {"first_entry_mean": first.mean, "first_entry_stderr": first.stderr}
+    return {"first_entry": mean_estimate(first, "mean of Q_11 over replicates", None)}
 
 
-def _squared_errors(
+def iid_mse(
     rng: np.random.Generator,
     kind: str,
     x: np.ndarray,
     y: np.ndarray,
     features: int,
     replicates: int,
-    orthogonal: bool,
-    sign_fix: bool,
+    tilt: float | None = TILT,
     chunk: int = CHUNK,
 ) -> Estimate:
-    """Mean squared error with its s.e.; the s.e. includes a float64 floor (see ``ROUNDING_FLOOR``).
+    r"""MSE :math:`E(\widehat{\mathrm{SM}}_m - S)^2` of the mean of :math:`m` iid one-frequency estimators :math:`Z`.
 
-    Chunked as in :func:`kernel_mean`; for orthogonal frequencies ``details`` carries :func:`haar_check`."""
-    target = np.exp(x @ y)
-    moments, details = chunked_estimates(
-        rng, kind, x, y, features, replicates, orthogonal, sign_fix, chunk, lambda estimates: (estimates - target) ** 2
+    For iid terms :math:`E(\bar Z_m - S)^2 = \frac1m E(Z-S)^2 + (1-\frac1m)(EZ - S)^2`; with :math:`A = EZ^2`,
+    :math:`D = EZ - S`: :math:`\frac{A - S^2 - 2SD}{m} + (1-\frac1m)D^2`.  :math:`A` and :math:`EZ` are
+    tilted Monte Carlo means from independent draws (``replicates`` x ``features`` terms each);
+    :math:`D^2` is estimated without bias by :math:`\hat D^2 - \mathrm{se}_D^2`.  Standard error by the delta
+    method; batch means of the linearised replicates give ``replicate_stderr``.
+    """
+    target = float(np.exp(x @ y))
+    seconds = _tilted_replicates(rng, kind, 2, x, y, features, replicates, tilt, chunk)
+    firsts = _tilted_replicates(rng, kind, 1, x, y, features, replicates, tilt, chunk)
+    second, first = seconds.moments, firsts.moments
+    bias = first.mean - target
+    keep = 1.0 - 1.0 / features
+    value = (second.mean - target**2 - 2 * target * bias) / features + keep * (bias**2 - first.stderr**2)
+    slope = 2 * target / features - 2 * keep * bias
+    quadratic = 2 * keep**2 * first.stderr**4
+    floor = ROUNDING_FLOOR * (abs(second.mean) + target**2) * (1.0 + float(x @ x + y @ y)) / features
+    linear = seconds.batch_means / features - slope * firsts.batch_means  # batch means of the linearised replicates
+    batch = float(np.std(linear, ddof=1) / np.sqrt(linear.size))
+    spread = np.hypot(second.stderr / features, slope * first.stderr)
+    return Estimate(
+        value=float(value),
+        method=f"MSE of the mean of {features} iid {kind} features: tilted means of Z and Z^2 ({replicates} x {features} each)",
+        n=replicates,
+        stderr=float(np.sqrt(spread**2 + quadratic + floor**2)),
+        replicate_stderr=float(np.sqrt(batch**2 + quadratic + floor**2)),
+        replicates=BATCHES,
+        details={"second_moment": second.mean, "mean": first.mean},
     )
-    method = f"mean squared error of {replicates} {kind} estimators, {_layout(features, orthogonal, sign_fix)}"
-    mse = mean_estimate(moments, method, None, **details)
-    floor = (ROUNDING_FLOOR * np.exp((x @ x + y @ y) / 2)) ** 2
-    return replace(mse, stderr=float(np.hypot(mse.stderr, floor)))
+
+
+def orthogonal_mse(
+    rng: np.random.Generator,
+    kind: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    features: int,
+    replicates: int,
+    sign_fix: bool = True,
+    chunk: int = CHUNK,
+) -> Estimate:
+    """Mean squared error of orthogonal-feature estimators (plain Monte Carlo), with :func:`haar_check` in details."""
+    target = float(np.exp(x @ y))
+    errors, first = _orthogonal_replicates(
+        rng, kind, x, y, features, replicates, sign_fix, chunk, lambda estimates: (estimates - target) ** 2
+    )
+    floor = (_resolution(kind, x, y) * (1.0 + float(np.exp(float(x @ x + y @ y) / 2)))) ** 2
+    method = f"mean squared error of {replicates} {kind} estimators, {_layout(features, True, sign_fix)}"
+    return mean_estimate(errors, method, None, floor, **haar_check(first))
 
 
 def kernel_mse(
@@ -283,29 +501,42 @@ def kernel_mse(
     sign_fix: bool = True,
     chunk: int = CHUNK,
 ) -> Estimate:
-    r"""F2/F3: Monte Carlo MSE :math:`E(\widehat{\mathrm{SM}}_m - e^{x\cdot y})^2` over ``replicates`` estimators."""
-    mse = _squared_errors(np.random.default_rng(seed), kind, x, y, features, replicates, orthogonal, sign_fix, chunk)
-    return replace(mse, seed=seed)
+    r"""F2/F3: the MSE :math:`E(\widehat{\mathrm{SM}}_m - e^{x\cdot y})^2` (:func:`iid_mse` or :func:`orthogonal_mse`)."""
+    rng = np.random.default_rng(seed)
+    if orthogonal:
+        return replace(orthogonal_mse(rng, kind, x, y, features, replicates, sign_fix, chunk), seed=seed)
+    return replace(iid_mse(rng, kind, x, y, features, replicates, chunk=chunk), seed=seed)
+
+
+def mse_share(trig: Estimate, positive: Estimate, seed: int | None = None) -> Estimate:
+    r""":math:`q = T/(T+P)` of two independent MSE estimates, delta-method s.e. (also for the batch-means s.e.):
+    :math:`\partial q/\partial T = P/(T+P)^2`, :math:`\partial q/\partial P = -T/(T+P)^2`."""
+    total = trig.value + positive.value
+    if not total > 0:
+        raise NumericError("both MSE estimates are 0 (x = y = 0): the share is undefined")
+
+    def spread(se_t: float, se_p: float) -> float:
+        return float(np.hypot(positive.value * se_t, trig.value * se_p) / total**2)
+
+    return Estimate(
+        value=trig.value / total,
+        method="MSE_trig / (MSE_trig + MSE_pos) from independent Monte Carlo MSEs, delta-method s.e.",
+        n=trig.n + positive.n,
+        seed=seed,
+        stderr=spread(trig.stderr, positive.stderr),
+        replicate_stderr=spread(trig.replicate_stderr, positive.replicate_stderr),
+        replicates=BATCHES,
+        details={"mse_trigonometric": trig.value, "mse_positive": positive.value},
+    )
 
 
 def mse_ratio(x: np.ndarray, y: np.ndarray, features: int, replicates: int, seed: int) -> Estimate:
-    r"""F2: :math:`\widehat r = \widehat{T}/\widehat{P}` (trigonometric over positive MSE) from independent samples;
-    delta-method s.e. :math:`\sqrt{\mathrm{se}_T^2/P^2 + T^2\mathrm{se}_P^2/P^4}`."""
+    r"""F2: the trigonometric share :math:`q = \mathrm{MSE_{trig}}/(\mathrm{MSE_{trig}}+\mathrm{MSE_{pos}})
+    = r/(1+r)` of the two MSEs, each by :func:`iid_mse` (independent draws).  Unlike
+    :math:`r = \mathrm{MSE_{trig}}/\mathrm{MSE_{pos}}` it stays finite at :math:`x = -y` (:math:`q = 1`)."""
     rng = np.random.default_rng(seed)
-    trig, positive = (
-        _squared_errors(rng, kind, x, y, features, replicates, False, True) for kind in ("trigonometric", "positive")
-    )
-    if positive.value <= 0:
-        raise NumericError("the positive-feature MSE estimate is 0: x + y = 0, the ratio is undefined")
-    ratio = trig.value / positive.value
-    return Estimate(
-        value=ratio,
-        method="ratio of independent Monte Carlo MSEs (trigonometric / positive), delta-method s.e.",
-        n=2 * replicates,
-        seed=seed,
-        stderr=float(np.hypot(trig.stderr, ratio * positive.stderr) / positive.value),
-        details={"mse_trigonometric": trig.value, "mse_positive": positive.value},
-    )
+    trig, positive = (iid_mse(rng, kind, x, y, features, replicates) for kind in ("trigonometric", "positive"))
+    return mse_share(trig, positive, seed)
 
 
 def gaussian_expectation(function: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -380,7 +611,8 @@ def grid_comparison(max_norm: float, norm_steps: int, angle_steps: int) -> Estim
     pairs = [pair(na, nb, angle, 2) for na, nb, angle in grid(max_norm, norm_steps, angle_steps)]
     xs, ys = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
     (trig, trig_err), (pos, pos_err) = (single_feature_mse(kind, xs, ys) for kind in ("trigonometric", "positive"))
-    margin = np.abs(trig - pos) / (trig_err + pos_err + np.finfo(float).tiny)
+    with np.errstate(over="ignore"):
+        margin = np.abs(trig - pos) / (trig_err + pos_err + np.finfo(float).tiny)
     if np.any(margin < 10):
         raise NumericError(f"quadrature cannot decide which MSE is larger at {int(np.sum(margin < 10))} grid point(s)")
     return Estimate(
@@ -529,9 +761,13 @@ def numerator_moments(
         n=replicates,
         seed=seed,
         stderr=total.stderr,
+        replicate_stderr=total.replicate_stderr,
+        replicates=total.replicates,
         details={
             "means": samples.mean(axis=0),
             "stderrs": samples.std(axis=0, ddof=1) / np.sqrt(replicates),
+            "batch_stderrs": batch_stderr(samples),
+            "batches": BATCHES,
         },
     )
 
@@ -561,12 +797,13 @@ def attention_error_by_features(
 def weight_signs(
     kind: str, queries: np.ndarray, keys: np.ndarray, features: int, replicates: int, seed: int
 ) -> Estimate:
-    r"""F1/F4: signs of the attention weights :math:`\varphi(q_i)\cdot\varphi(k_l)`.
+    r"""F1/F4: signs of the attention weights :math:`\varphi(q_i)\cdot\varphi(k_l)`, and the infimum of their random factor.
 
     ``value`` = the smallest weight divided by its positive scale
     :math:`e^{\mp(|q|^2+|k|^2)/2}` (the mean over frequencies of :math:`e^{s}`, :math:`\cosh s` or
     :math:`\cos s`).  ``details``: fraction of negative weights, and fraction of rows of
-    :math:`D^{-1}W` that are not probability vectors (a negative entry or a non-positive normaliser).
+    :math:`D^{-1}W` that are not probability vectors (a negative entry or a non-positive normaliser), the
+    number of negative weights, and :func:`factor_infimum` of the kind's factor.
     """
     rng = np.random.default_rng(seed)
     omega = gaussian_frequencies(rng, replicates, features, queries.shape[-1])
@@ -581,7 +818,28 @@ def weight_signs(
         n=int(weights.size),
         seed=seed,
         details={
+            "infimum": factor_infimum(kind),
+            "negative_count": int(np.sum(weights < 0)),
             "fraction_negative": float(np.mean(weights < 0)),
             "fraction_rows_not_probability": float(np.mean(not_probability)),
         },
     )
+
+
+FACTORS = {"positive": np.exp, "hyperbolic": np.cosh, "trigonometric": np.cos}
+INFIMUM_RANGE = 800.0  # e^{-800} underflows to 0 in float64
+
+
+def factor_infimum(kind: str) -> float:
+    r""":math:`\inf_s g(s)` of the weight factor :math:`g \in \{\exp, \cosh, \cos\}` numerically: the smallest value
+    on a grid of :math:`[-800, 800]` (spacing 1/64), refined by bounded Brent minimisation around the best node.
+    Its error is below :math:`10^{-15}` for these three functions (a grid node within 1/128 of the minimiser
+    and the refinement to ``xatol`` 1e-12)."""
+    function = FACTORS[kind]
+    nodes = np.linspace(-INFIMUM_RANGE, INFIMUM_RANGE, int(2 * INFIMUM_RANGE * 64) + 1)
+    with np.errstate(over="ignore"):
+        values = function(nodes)
+    best = int(np.argmin(values))
+    low, high = nodes[max(best - 1, 0)], nodes[min(best + 1, nodes.size - 1)]
+    refined = optimize.minimize_scalar(function, bounds=(low, high), method="bounded", options={"xatol": 1e-12})
+    return float(min(values[best], refined.fun))

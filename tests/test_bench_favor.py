@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks import bench_favor, bench_favor_throughput
+import twofold
 from twofold.numerics import favor as numeric
 
 
@@ -58,9 +59,9 @@ def test_targets_read_the_rows() -> None:
 
 def test_chunking_keeps_the_iid_estimate() -> None:
     x, y = numeric.pair(0.5, 0.5, 60.0, 4)
-    whole = numeric.kernel_mean("positive", x, y, 16, 5000, 3, chunk=10**9)
+    whole = numeric.kernel_mean("positive", x, y, 16, 5000, 3, chunk=10**9, tilt=None)
     for chunk in (1, 100, 16 * 777):
-        chunked = numeric.kernel_mean("positive", x, y, 16, 5000, 3, chunk=chunk)
+        chunked = numeric.kernel_mean("positive", x, y, 16, 5000, 3, chunk=chunk, tilt=None)
         assert chunked.value == pytest.approx(whole.value, rel=1e-13)
         assert chunked.stderr == pytest.approx(whole.stderr, rel=1e-9)
     assert bench_favor_throughput.unchunked(x, y, 16, 5000, 3) == pytest.approx((whole.value, whole.stderr), rel=1e-9)
@@ -80,7 +81,7 @@ def test_chunked_memory_does_not_grow_with_samples() -> None:
     def peak(replicates: int) -> int:
         tracemalloc.start()
         try:
-            numeric.kernel_mean("positive", x, y, 16, replicates, 0, chunk=4096)
+            numeric.kernel_mean("positive", x, y, 16, replicates, 0, chunk=4096, tilt=None)
             return tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
@@ -106,3 +107,12 @@ def test_full_benchmark() -> None:
 @pytest.mark.slow
 def test_full_throughput_meets_its_targets() -> None:
     assert bench_favor_throughput.section().met
+
+
+def test_regimes_section_lists_every_claim() -> None:
+    from benchmarks import bench_favor_regimes
+
+    section = bench_favor_regimes.section(quick=True)
+    assert section.body.count("| `favor.") == len(twofold.select(["favor"]))
+    passing = next(target for target in section.targets if target.name == "claims passing (quick)")
+    assert passing.met and passing.measured == len(twofold.select(["favor"]))

@@ -118,11 +118,12 @@ def _gaussian_lemma(proof: Proof, kind: str) -> sympy.Expr:
             "complete the square",
             exp(t * w) * STANDARD_NORMAL,
             exp(t**2 / 2) * shifted,
-            rule="tw - w²/2 = -(w-t)²/2 + t²/2",
+            rule=r"$tw - w^2/2 = -(w-t)^2/2 + t^2/2$",
+            kind="general",
         )
         mass = _integral(shifted)
         proof.certify(
-            "Gaussian MGF: E exp(tw) = exp(t²/2) × (mass of the shifted density)",
+            r"Gaussian MGF: $E e^{tw} = e^{t^2/2} \times$ (mass of the shifted density)",
             Integral(shifted, (w, -oo, oo)),
             "=",
             Integer(1),
@@ -140,7 +141,7 @@ def _gaussian_lemma(proof: Proof, kind: str) -> sympy.Expr:
         closed,
         rule="integrate over the real line",
         holds=sympy.simplify(computed - closed) == 0,
-        check=f"sympy.integrate(...) = {sympy.sstr(computed)}",
+        check="sympy.integrate over the real line, simplified: equal to the closed form",
     )
     return closed
 
@@ -161,107 +162,198 @@ def _point_vectors(dimension: int, values: Values) -> tuple[Matrix, Matrix]:
     return x, y
 
 
-def _kernel_identity(proof: Proof, kind: str, dimension: int) -> None:
-    r"""F1 in :math:`d` dimensions: :math:`E[Z] = e^{x\cdot y}` for generic symbolic :math:`x, y \in R^d`."""
+def _kernel_identity(proof: Proof, kind: str, dimension: int, lemma: sympy.Expr | None = None) -> None:
+    r"""F1 in :math:`d` dimensions: :math:`E[Z] = e^{x\cdot y}` for generic symbolic :math:`x, y \in R^d`
+    (``lemma``: the Gaussian MGF or characteristic function already recorded, else derived here)."""
     x, y = _vectors(dimension)
     if kind == "trigonometric":
-        characteristic = _gaussian_lemma(proof, "cf")
+        characteristic = lemma if lemma is not None else _gaussian_lemma(proof, "cf")
         p, q = sympy.symbols("p q", real=True)
         proof.equal(
             "product of trigonometric features",
             cos(p) * cos(q) + sympy.sin(p) * sympy.sin(q),
             cos(p - q),
-            rule="p = ω·x, q = ω·y",
+            rule=r"$p = \omega\cdot x$, $q = \omega\cdot y$",
         )
         v = x - y
         proof.equal(
             "independent coordinates",
             sympy.Mul(*(characteristic.subs(t, vi) for vi in v)),
             exp(-v.dot(v) / 2),
-            rule="E cos(ω·v) = Re prod_i E exp(i ω_i v_i), every factor real",
+            rule=r"$E\cos(\omega\cdot v) = \mathrm{Re}\prod_i E e^{i\omega_i v_i}$, every factor real",
         )
         proof.equal(
-            "E[Z] = exp((|x|²+|y|²)/2) E cos(ω·(x-y))",
+            r"$E[Z] = e^{(|x|^2+|y|^2)/2}\, E\cos(\omega\cdot(x-y))$ in coordinates",
             exp((x.dot(x) + y.dot(y)) / 2) * exp(-v.dot(v) / 2),
             exp(x.dot(y)),
-            rule="|x-y|² = |x|² - 2x·y + |y|²",
+            rule=r"$|x-y|^2 = |x|^2 - 2x\cdot y + |y|^2$",
         )
         return
-    mgf = _gaussian_lemma(proof, "mgf")
+    mgf = lemma if lemma is not None else _gaussian_lemma(proof, "mgf")
     u = x + y
     proof.equal(
         "independent coordinates",
         sympy.Mul(*(mgf.subs(t, ui) for ui in u)),
         exp(u.dot(u) / 2),
-        rule="E prod_i exp(ω_i u_i) = prod_i E exp(ω_i u_i)",
-    )
-    proof.equal(
-        "1-d reduction: ω·u ~ N(0, |u|²)",
-        mgf.subs(t, sqrt(u.dot(u))),
-        exp(u.dot(u) / 2),
-        rule="rotation invariance of N(0, I_d)",
+        rule=r"$E\prod_i e^{\omega_i u_i} = \prod_i E e^{\omega_i u_i}$",
     )
     if kind == "hyperbolic":
         proof.equal(
-            "E cosh(ω·u) = (E exp(ω·u) + E exp(-ω·u))/2",
+            r"$E\cosh(\omega\cdot u) = (E e^{\omega\cdot u} + E e^{-\omega\cdot u})/2$ in coordinates",
             (mgf.subs(t, sqrt(u.dot(u))) + mgf.subs(t, sqrt((-u).dot(-u)))) / 2,
             exp(u.dot(u) / 2),
-            rule="-ω has the law of ω",
+            rule=r"$-\omega$ has the law of $\omega$",
         )
     proof.equal(
-        "E[Z] = exp(-(|x|²+|y|²)/2) E exp(ω·(x+y))",
+        r"$E[Z] = e^{-(|x|^2+|y|^2)/2}\, E e^{\omega\cdot(x+y)}$ in coordinates",
         exp(-(x.dot(x) + y.dot(y)) / 2) * exp(u.dot(u) / 2),
         exp(x.dot(y)),
-        rule="complete the square: |x+y|² = |x|² + 2x·y + |y|²",
+        rule=r"complete the square: $|x+y|^2 = |x|^2 + 2x\cdot y + |y|^2$",
     )
 
 
 def _at_point(proof: Proof, dimension: int, values: Values) -> sympy.Expr:
-    """Record :math:`x\\cdot y = ab\\cos\\theta` at the parameter point; return :math:`\\mathrm{SM}` there."""
+    """Record :math:`c = x\\cdot y = ab\\cos\\theta` at the parameter point; return :math:`\\mathrm{SM}` there."""
     x, y = _point_vectors(dimension, values)
-    proof.equal("x·y at the parameter point", x.dot(y), values[c], rule="x = a e_1, y = b(cos θ e_1 + sin θ e_2)")
+    proof.equal(
+        r"$c = x \cdot y$ at the parameter point",
+        x.dot(y),
+        values[c],
+        rule=r"$x = a e_1$, $y = b(\cos\theta\, e_1 + \sin\theta\, e_2)$",
+        shown=(c, values[c]),
+    )
     return KERNEL.subs(values)
+
+
+def _general_unbiased(proof: Proof, kind: str, lemma: sympy.Expr) -> sympy.Expr:
+    r"""F1 for every :math:`d` and all :math:`x, y` (symbols :math:`a = |x|`, :math:`b = |y|`, :math:`c = x\cdot y`):
+    :math:`\omega\cdot u \sim N(0, |u|^2)` (rotation invariance), so :math:`E e^{\omega\cdot u} = M(|u|)` with the
+    Gaussian moment generating function :math:`M(t) = e^{t^2/2}` (or the characteristic function for cosines).
+    Returns :math:`E[Z]` as derived (a function of :math:`a, b, c`)."""
+    if kind == "trigonometric":
+        characteristic = lemma
+        spread = proof.equal(
+            r"$E\cos(\omega\cdot(x-y)) = E\cos(|x-y|\, w)$ with $|x-y|^2 = a^2+b^2-2c$",
+            characteristic.subs(t, sqrt(MINUS)),
+            exp(-MINUS / 2),
+            rule=r"$\omega\cdot v \sim N(0, |v|^2)$ for every $d$ (rotation invariance)",
+            kind="general",
+            shown=(sympy.Function("E_cos")(sqrt(MINUS)), exp(-MINUS / 2)),
+        )
+        return proof.equal(
+            r"$E[Z] = e^{(a^2+b^2)/2}\, E\cos(\omega\cdot(x-y))$",
+            exp((a**2 + b**2) / 2) * spread,
+            KERNEL,
+            rule=r"$|x-y|^2 = a^2 - 2c + b^2$",
+            kind="general",
+            shown=(sympy.Mul(exp((a**2 + b**2) / 2), exp(-MINUS / 2), evaluate=False), KERNEL),
+        )
+    mgf = lemma
+    moment = proof.equal(
+        r"$E e^{\omega\cdot u} = M(|u|)$ with $|u|^2 = |x+y|^2 = a^2+b^2+2c$",
+        mgf.subs(t, sqrt(PLUS)),
+        exp(PLUS / 2),
+        rule=r"$\omega\cdot u \sim N(0, |u|^2)$ for every $d$ (rotation invariance)",
+        kind="general",
+        shown=(sympy.Function("M")(sqrt(PLUS)), exp(PLUS / 2)),
+    )
+    if kind == "hyperbolic":
+        moment = proof.equal(
+            r"$E\cosh(\omega\cdot u) = (M(|u|) + M(|-u|))/2$",
+            (mgf.subs(t, sqrt(PLUS)) + mgf.subs(t, sqrt(PLUS))) / 2,
+            exp(PLUS / 2),
+            rule=r"$-\omega$ has the law of $\omega$",
+            kind="general",
+            shown=((sympy.Function("M")(sqrt(PLUS)) + sympy.Function("M")(sqrt(PLUS))) / 2, exp(PLUS / 2)),
+        )
+    return proof.equal(
+        r"$E[Z] = e^{-(a^2+b^2)/2}\, E e^{\omega\cdot(x+y)}$",
+        exp(-(a**2 + b**2) / 2) * moment,
+        KERNEL,
+        rule=r"complete the square: $|x+y|^2 = a^2 + 2c + b^2$",
+        kind="general",
+        shown=(sympy.Mul(exp(-(a**2 + b**2) / 2), exp(PLUS / 2), evaluate=False), KERNEL),
+    )
+
+
+INSTANCE_DIMENSION = 8  # the second layer, explicit coordinates, stops here (general steps cover every d)
+PROVED_FOR_ALL_D = r"every dimension $d$ and all $x, y \in \mathbb{R}^d$"
 
 
 def unbiased(kind: str, dimension: int, values: Values) -> Derivation:
     r"""F1: :math:`E[Z] = e^{x\cdot y}` for the positive, hyperbolic or trigonometric estimator.
 
-    Exact in :math:`d` dimensions with generic symbolic vectors; the 1-d
-    integral is evaluated by sympy, independence of the coordinates of
-    :math:`\omega` and :math:`-\omega \sim \omega` are the assumed facts about
-    :math:`N(0, I_d)`.  Result: :math:`\mathrm{SM}(x, y)` at the parameter point.
+    General layer: for every :math:`d`, in :math:`a, b, c` (:func:`_general_unbiased`).  Instance layer: generic
+    symbolic vectors in :math:`\min(d, 8)` dimensions, coordinate by coordinate.  The 1-d integrals are
+    evaluated by sympy; independence of the coordinates of :math:`\omega`, rotation invariance and
+    :math:`-\omega \sim \omega` are the assumed facts about :math:`N(0, I_d)`.  Result: :math:`E[Z]` as derived,
+    at the parameter point.
     """
     proof = Proof()
-    _kernel_identity(proof, kind, dimension)
-    value = _at_point(proof, dimension, values)
+    lemma = _gaussian_lemma(proof, "cf" if kind == "trigonometric" else "mgf")
+    derived = _general_unbiased(proof, kind, lemma)
+    _kernel_identity(proof, kind, min(dimension, INSTANCE_DIMENSION), lemma)
+    _at_point(proof, dimension, values)
     return proof.finish(
-        result=value, conclusion=rf"E[\widehat{{\mathrm{{SM}}}}_{{\mathrm{{{LABELS[kind]}}}}}(x,y)] = e^{{x\cdot y}}"
+        result=derived.subs(values),
+        conclusion=rf"E[\widehat{{\mathrm{{SM}}}}_{{\mathrm{{{LABELS[kind]}}}}}(x,y)] = e^{{x\cdot y}}",
+        proved_for=PROVED_FOR_ALL_D,
     )
 
 
+def _variant_mgf_without_half(kind: str, dimension: int, values: Values) -> Derivation:
+    r"""Known-false: the Gaussian moment generating function taken as :math:`e^{t^2}` (the missing :math:`\tfrac12`);
+    :math:`E[Z]` is computed from it, without the checks that would refuse it."""
+    proof = Proof()
+    _at_point(proof, dimension, values)
+    wrong = exp(t**2)
+    moment = wrong.subs(t, sqrt(PLUS))
+    if kind == "hyperbolic":
+        moment = (moment + wrong.subs(t, sqrt(PLUS))) / 2
+    return proof.finish(result=(exp(-(a**2 + b**2) / 2) * moment).subs(values), conclusion="(wrong moment)")
+
+
 def _variance_steps(proof: Proof, kind: str) -> sympy.Expr:
-    """Second moment of one frequency via the MGF (or CF) at doubled argument; returns :math:`\\mathrm{Var}\\,Z`."""
+    """Second moment of one frequency via the MGF (or CF) at doubled argument, for every :math:`d` (general
+    steps in :math:`a, b, c`); returns :math:`\\mathrm{Var}\\,Z`."""
     if kind == "trigonometric":
         characteristic = _gaussian_lemma(proof, "cf")
-        proof.equal("double angle", cos(s) ** 2, (1 + cos(2 * s)) / 2, rule="cos² s = (1 + cos 2s)/2")
+        proof.equal("double angle", cos(s) ** 2, (1 + cos(2 * s)) / 2, rule=r"$\cos^2 s = (1 + \cos 2s)/2$",
+                    kind="general")
         doubled = proof.equal(
-            "E cos(2ω·(x-y))", characteristic.subs(t, 2 * sqrt(MINUS)), exp(-2 * MINUS), rule="CF at 2|x-y|"
+            r"$E\cos(2\omega\cdot(x-y))$",
+            characteristic.subs(t, 2 * sqrt(MINUS)),
+            exp(-2 * MINUS),
+            rule=r"characteristic function at $2|x-y|$",
+            kind="general",
+            shown=(sympy.Function("E_cos")(2 * sqrt(MINUS)), exp(-2 * MINUS)),
         )
         second = exp(a**2 + b**2) * (1 + doubled) / 2
     else:
         mgf = _gaussian_lemma(proof, "mgf")
-        doubled = proof.equal("E exp(2ω·(x+y))", mgf.subs(t, 2 * sqrt(PLUS)), exp(2 * PLUS), rule="MGF at 2|x+y|")
+        doubled = proof.equal(
+            r"$E e^{2\omega\cdot(x+y)}$",
+            mgf.subs(t, 2 * sqrt(PLUS)),
+            exp(2 * PLUS),
+            rule=r"moment generating function at $2|x+y|$",
+            kind="general",
+            shown=(sympy.Function("M")(2 * sqrt(PLUS)), exp(2 * PLUS)),
+        )
         if kind == "positive":
             second = exp(-(a**2) - b**2) * doubled
         else:
             proof.equal(
-                "double angle: cosh² s = (1 + cosh 2s)/2",
-                (cosh(s) ** 2).rewrite(exp),
+                r"double angle: $\cosh^2 s = (1 + \cosh 2s)/2$",
+                cosh(s) ** 2,
                 ((1 + cosh(2 * s)) / 2).rewrite(exp),
-                rule="cosh s = (e^s + e^-s)/2",
+                rule=r"$\cosh s = (e^s + e^{-s})/2$",
+                kind="general",
             )
             second = exp(-(a**2) - b**2) * (1 + doubled) / 2
     return second - KERNEL**2
+
+
+PROVED_FOR_MSE = r"every dimension $d$, all $x, y \in \mathbb{R}^d$ and every number $m \ge 1$ of iid frequencies"
 
 
 def mse(kind: str, values: Values, features: int) -> Derivation:
@@ -273,18 +365,42 @@ def mse(kind: str, values: Values, features: int) -> Derivation:
     """
     proof = Proof()
     variance = _variance_steps(proof, kind)
-    formula = proof.equal("mean of m iid frequencies", variance / m, claimed_mse(kind), rule="Var(mean) = Var(Z)/m")
+    formula = proof.equal(
+        r"mean of $m$ iid frequencies",
+        sympy.Mul(variance, 1 / m, evaluate=False),
+        claimed_mse(kind),
+        rule=r"$\mathrm{Var}(\bar Z_m) = \mathrm{Var}(Z)/m$",
+        kind="general",
+    )
     if kind == "hyperbolic":
         proof.equal(
-            "hyperbolic = ½(1 - exp(-|x+y|²)) · positive",
+            r"hyperbolic $= \tfrac12(1 - e^{-|x+y|^2})\cdot$ positive",
             formula,
             (1 - exp(-PLUS)) * claimed_mse("positive") / 2,
             rule="CLAIMS F2",
+            kind="general",
+            shown=(sympy.Symbol(r"\mathrm{MSE_{hyp}}"), (1 - exp(-PLUS)) * sympy.Symbol(r"\mathrm{MSE_{pos}}") / 2),
         )
     return proof.finish(
         result=formula.subs(values).subs(m, features),
         conclusion=rf"\mathrm{{MSE}}_{{\mathrm{{{LABELS[kind]}}}}} = {sympy.latex(formula)}",
+        proved_for=PROVED_FOR_MSE,
     )
+
+
+def _variant_mse_without_one_over_m(kind: str, values: Values, features: int) -> Derivation:
+    """Known-false: the MSE of the mean of m features taken as the one-frequency variance (the 1/m forgotten)."""
+    proof = Proof()
+    variance = _variance_steps(proof, kind)
+    return proof.finish(result=variance.subs(values).subs(m, features), conclusion="(no 1/m)")
+
+
+def _variant_hyperbolic_without_half(values: Values, features: int) -> Derivation:
+    """Known-false: the hyperbolic MSE as (1 - exp(-|x+y|^2)) MSE_pos, the factor 1/2 of cosh^2 forgotten."""
+    proof = Proof()
+    _variance_steps(proof, "positive")
+    wrong = (1 - exp(-PLUS)) * claimed_mse("positive")
+    return proof.finish(result=wrong.subs(values).subs(m, features), conclusion="(no 1/2)")
 
 
 def _ratio_limits(proof: Proof) -> sympy.Expr:
@@ -299,21 +415,21 @@ def _ratio_limits(proof: Proof) -> sympy.Expr:
     equal_norms = ratio.subs({a: rho, b: rho, c: rho**2 * cos(theta)})
     value = limit(equal_norms, theta, 0)
     proof.certify(
-        "equal norms: r -> 0 as the angle -> 0",
+        r"equal norms: $r \to 0$ as the angle $\to 0$",
         sympy.Limit(equal_norms, theta, 0),
         "=",
         Integer(0),
-        rule="|x - y| -> 0",
+        rule=r"$|x - y| \to 0$",
         holds=value == 0,
         check=f"sympy.limit(r, theta, 0) = {value}",
     )
     unequal = ratio.subs({a: 1, b: Rational(1, 2), c: Rational(1, 2)})
     proof.certify(
-        "unequal norms: the angle -> 0 limit is positive (|x| = 1, |y| = 1/2)",
+        r"unequal norms: the limit as the angle $\to 0$ is positive ($|x| = 1$, $|y| = 1/2$)",
         unequal,
         ">",
         Integer(0),
-        rule="|x - y| -> ||x| - |y|| > 0",
+        rule=r"$|x - y| \to ||x| - |y|| > 0$",
         holds=bool(unequal.is_positive),
         check=f"r(1, 1/2, 0) = {sympy.N(unequal, 6)}",
     )
@@ -321,13 +437,13 @@ def _ratio_limits(proof: Proof) -> sympy.Expr:
     bound = (1 - s**2) ** 2 / (2 * s**4)
     at_zero = limit(bound, s, 0, "+")
     proof.certify(
-        "r -> oo as SM -> 0",
+        r"$r \to \infty$ as $\mathrm{SM} \to 0$",
         sympy.Limit(bound, s, 0, "+"),
         "=",
         oo,
-        rule="r >= (1 - SM²)²/(2 SM^4)",
+        rule=r"$r \ge (1 - \mathrm{SM}^2)^2/(2\,\mathrm{SM}^4)$",
         holds=at_zero == oo,
-        check=f"sympy.limit((1-s²)²/(2s^4), s, 0+) = {at_zero}",
+        check=f"sympy.limit of (1-s²)²/(2s⁴) as s decreases to 0: {at_zero}",
     )
     return threshold
 
@@ -344,24 +460,24 @@ def _sign_regions(proof: Proof) -> sympy.Expr:
     """
     sm_squared = 1 / (1 + beta)
     proof.compare(
-        "SM <= 1: 1 - exp(-|x-y|²) >= 1 - SM² >= 0",
+        r"$\mathrm{SM} \le 1$: $1 - e^{-|x-y|^2} \ge 1 - \mathrm{SM}^2 \ge 0$",
         1 - sm_squared / (1 + alpha),
         ">=",
         1 - sm_squared,
-        rule="|x-y|² = |x|² + |y|² - 2x·y >= -2x·y",
+        rule=r"$|x-y|^2 = |x|^2 + |y|^2 - 2x\cdot y \ge -2x\cdot y$",
     )
     proof.compare(
-        "0 < 1 - exp(-|x+y|²) <= 1",
+        r"$0 < 1 - e^{-|x+y|^2} \le 1$",
         1 - 1 / (1 + eta),
         "<=",
         Integer(1),
-        rule="so 2 SM^4 r = (1 - exp(-|x-y|²))²/(1 - exp(-|x+y|²)) >= (1 - SM²)²",
+        rule=r"so $2\,\mathrm{SM}^4 r = (1 - e^{-|x-y|^2})^2/(1 - e^{-|x+y|^2}) \ge (1 - \mathrm{SM}^2)^2$",
     )
     bound = (1 - s**2) ** 2 / (2 * s**4)
     threshold = sign_threshold()
     region = sympy.solveset(bound > 1, s, sympy.Interval.open(0, 1))
     proof.certify(
-        "positive features win where SM < s*",
+        r"positive features win where $\mathrm{SM} < s^*$",
         r"\{s \in (0, 1) : (1 - s^2)^2 > 2 s^4\}",
         "=",
         sympy.Interval.open(0, threshold),
@@ -370,11 +486,11 @@ def _sign_regions(proof: Proof) -> sympy.Expr:
         check=f"sympy.solveset(...) = {region}",
     )
     proof.compare(
-        "SM >= 1: 2 SM^4 r <= 1",
+        r"$\mathrm{SM} \ge 1$: $2\,\mathrm{SM}^4 r \le 1$",
         (1 - 1 / (1 + alpha)) ** 2 / (1 - 1 / ((1 + alpha) * (1 + beta))),
         "<=",
         Integer(1),
-        rule="|x+y|² = |x-y|² + 4x·y >= |x-y|², and p² <= p for p in [0,1]",
+        rule=r"$|x+y|^2 = |x-y|^2 + 4x\cdot y \ge |x-y|^2$, and $p^2 \le p$ for $p \in [0,1]$",
     )
     return threshold
 
@@ -382,29 +498,45 @@ def _sign_regions(proof: Proof) -> sympy.Expr:
 def mse_ratio(values: Values) -> Derivation:
     r"""F2: :math:`r = \mathrm{MSE_{trig}}/\mathrm{MSE_{pos}}` in closed form, with its limits and sign regions.
 
-    Needs :math:`x + y \ne 0` (else :math:`\mathrm{MSE_{pos}} = 0`: positive features are exact).
-    Result: :math:`r` at the parameter point.
+    Compared as the share :math:`q = r/(1+r) = \mathrm{MSE_{trig}}/(\mathrm{MSE_{trig}}+\mathrm{MSE_{pos}})`,
+    which is finite on the whole angle range: :math:`q = 0` at :math:`x = y`, :math:`q = 1` at :math:`x = -y`
+    (positive features exact).  Needs :math:`x, y` not both 0 (then both MSEs vanish).
+    Result: :math:`q` at the parameter point.
     """
     proof = Proof()
     ratio = proof.equal(
         "ratio of the F2 formulas",
         claimed_mse("trigonometric") / claimed_mse("positive"),
         ratio_closed_form(),
-        rule="exp(|x+y|²) and m cancel",
+        rule=r"$e^{|x+y|^2}$ and $m$ cancel",
+        kind="general",
+        shown=(sympy.Symbol(r"\mathrm{MSE_{trig}}") / sympy.Symbol(r"\mathrm{MSE_{pos}}"), ratio_closed_form()),
     )
-    single = claimed_mse("positive").subs(values).subs(m, 1)
+    trig, positive = (claimed_mse(kind).subs(m, 1) for kind in ("trigonometric", "positive"))
+    proof.equal(
+        r"share $q = r/(1+r)$",
+        trig / (trig + positive),
+        ratio / (1 + ratio),
+        rule=r"divide by $\mathrm{MSE_{pos}}$ where it is positive",
+        kind="general",
+        shown=(sympy.Symbol(r"\mathrm{MSE_{trig}}") / (sympy.Symbol(r"\mathrm{MSE_{trig}}") + sympy.Symbol(r"\mathrm{MSE_{pos}}")),
+               sympy.Symbol("r") / (1 + sympy.Symbol("r"))),
+    )
+    total = (trig + positive).subs(values)
     proof.certify(
-        "positive features are not exact at this point",
-        r"\mathrm{MSE_{pos}}",
+        "the two MSEs do not both vanish at this point",
+        r"\mathrm{MSE_{trig}} + \mathrm{MSE_{pos}}",
         ">",
         Integer(0),
-        rule="x + y != 0",
-        holds=bool(single.is_positive),
-        check=f"m MSE_pos = {sympy.N(single, 12)}",
+        rule=r"$x \ne 0$ or $y \ne 0$",
+        holds=bool(sympy.N(total, DIGITS) > 0),
+        check=f"m (MSE_trig + MSE_pos) = {sympy.N(total, 12)}",
     )
     _ratio_limits(proof)
+    share = trig.subs(values) / total
     return proof.finish(
-        result=ratio.subs(values), conclusion=r"\frac{\mathrm{MSE_{trig}}}{\mathrm{MSE_{pos}}} = " + sympy.latex(ratio)
+        result=share,
+        conclusion=r"\frac{\mathrm{MSE_{trig}}}{\mathrm{MSE_{pos}}} = " + sympy.latex(ratio) + r",\quad q = \frac{r}{1+r}",
     )
 
 
@@ -483,14 +615,15 @@ def orthogonal_unbiased(dimension: int, values: Values) -> Derivation:
     chi = 2 ** (1 - d / 2) * r ** (d - 1) * exp(-(r**2) / 2) / gamma(d / 2)
     sphere = 2 * pi ** (d / 2) / gamma(d / 2)
     proof.equal(
-        "Gaussian density in polar coordinates = chi_d density x uniform direction",
+        r"Gaussian density in polar coordinates $= \chi_d$ density $\times$ uniform direction",
         (2 * pi) ** (-d / 2) * exp(-(r**2) / 2) * r ** (d - 1) * sphere,
         chi,
-        rule="|S^{d-1}| = 2pi^{d/2}/Gamma(d/2)",
+        rule=r"$|S^{d-1}| = 2\pi^{d/2}/\Gamma(d/2)$",
+        kind="general",
     )
     total = sympy.integrate(chi.subs(d, dimension), (r, 0, oo))
     proof.certify(
-        f"the chi_{dimension} density integrates to 1",
+        rf"the $\chi_{{{dimension}}}$ density integrates to 1",
         Integral(chi.subs(d, dimension), (r, 0, oo)),
         "=",
         Integer(1),
@@ -498,9 +631,13 @@ def orthogonal_unbiased(dimension: int, values: Values) -> Derivation:
         holds=sympy.simplify(total - 1) == 0,
         check=f"sympy.integrate(...) = {total}",
     )
-    _kernel_identity(proof, "positive", dimension)
-    value = _at_point(proof, dimension, values)
-    return proof.finish(result=value, conclusion=r"E[\widehat{\mathrm{SM}}^{\mathrm{ort}+}_m(x,y)] = e^{x\cdot y}")
+    lemma = _gaussian_lemma(proof, "mgf")
+    derived = _general_unbiased(proof, "positive", lemma)
+    _kernel_identity(proof, "positive", min(dimension, INSTANCE_DIMENSION), lemma)
+    _at_point(proof, dimension, values)
+    return proof.finish(
+        result=derived.subs(values), conclusion=r"E[\widehat{\mathrm{SM}}^{\mathrm{ort}+}_m(x,y)] = e^{x\cdot y}"
+    )
 
 
 def ordered_orthogonal_pairs(features: int, dimension: int) -> int:
@@ -530,35 +667,35 @@ def _moment_steps(proof: Proof) -> sympy.Expr:
     orthogonal = _chi_square_moment(2 * d)
     iid = 2**k * _chi_square_moment(d)
     proof.certify(
-        "radial moments, orthogonal pair: |s|² ~ chi²_{2d}",
+        r"radial moments, orthogonal pair: $|s|^2 \sim \chi^2_{2d}$",
         r"E\,|s|^{2k}",
         "=",
         2**k * gamma(d + k) / gamma(d),
         rule="integrate the chi-square density",
         holds=sympy.simplify(orthogonal - 2**k * gamma(d + k) / gamma(d)) == 0,
-        check=f"sympy: {sympy.sstr(orthogonal)}",
+        check="sympy integrates the density with symbolic k and d; gammasimp equals the stated moment",
     )
     proof.certify(
-        "radial moments, iid pair: |s|² ~ 2 chi²_d",
+        r"radial moments, iid pair: $|s|^2 \sim 2\chi^2_d$",
         r"E\,|s|^{2k}_{\mathrm{iid}}",
         "=",
         4**k * gamma(d / 2 + k) / gamma(d / 2),
         rule="integrate the chi-square density",
         holds=sympy.simplify(iid - 4**k * gamma(d / 2 + k) / gamma(d / 2)) == 0,
-        check=f"sympy: {sympy.sstr(iid)}",
+        check="sympy integrates the density with symbolic k and d; gammasimp equals the stated moment",
     )
     ratio = proof.equal(
-        "ratio of the k-th Taylor coefficients, orthogonal / iid",
+        r"ratio of the $k$-th Taylor coefficients, orthogonal over iid",
         (2**k * gamma(d + k) / gamma(d)) / (4**k * gamma(d / 2 + k) / gamma(d / 2)),
         rf(d, k) / (2**k * rf(d / 2, k)),
-        rule="Gamma(d+k)/Gamma(d) = (d)_k",
+        rule=r"$\Gamma(d+k)/\Gamma(d) = (d)_k$",
     )
     proof.compare(
-        "each factor (d+i)/(d+2i) of P_k is below 1",
+        r"each factor $(d+i)/(d+2i)$ of $P_k$ is below 1",
         (d + half) / (d + 2 * half),
         "<",
         Integer(1),
-        rule="i >= 1, so P_k decreases in k",
+        rule=r"$i \ge 1$, so $P_k$ decreases in $k$",
     )
     return ratio
 
@@ -572,7 +709,7 @@ def _kummer_closed_form(proof: Proof, dimension: int, z: Symbol) -> sympy.Expr:
     solved = is_zero(kummer)
     start = (limit(closed, z, 0, "+"), limit(closed.diff(z), z, 0, "+"))
     proof.certify(
-        f"closed form of 1F1({dimension}; {Rational(dimension, 2)}; z)",
+        rf"closed form of ${{}}_1F_1({dimension}; {Rational(dimension, 2)}; z)$",
         hyper([dimension], [Rational(dimension, 2)], z),
         "=",
         closed,
@@ -590,31 +727,40 @@ def _coefficient_comparison(proof: Proof) -> None:
     (write :math:`d = 2 + \varepsilon`) while the right side is below :math:`2/(d+2)`.
     """
     p2 = rf(d, 2) / (4 * rf(d / 2, 2))
-    proof.equal("k = 2: equality", 1 - p2, 2 / (d + 2) * (1 - Rational(1, 2)), rule="1 - (d+1)/(d+2)")
-    p3 = proof.equal("P_3", rf(d, 3) / (8 * rf(d / 2, 3)), (d + 1) / (d + 4), rule="cancel")
+    proof.equal(r"$k = 2$: equality", 1 - p2, 2 / (d + 2) * (1 - Rational(1, 2)), rule=r"$1 - (d+1)/(d+2)$")
+    p3 = proof.equal(r"$P_3$", rf(d, 3) / (8 * rf(d / 2, 3)), (d + 1) / (d + 4), rule="cancel")
     proof.compare(
-        "k >= 3: 1 - P_k >= 1 - P_3 >= 2/(d+2) for d = 2 + ε >= 2",
+        r"$k \ge 3$: $1 - P_k \ge 1 - P_3 \ge 2/(d+2)$ for $d = 2 + \varepsilon \ge 2$",
         (1 - p3).subs(d, 2 + gap),
         ">=",
         (2 / (d + 2)).subs(d, 2 + gap),
-        rule="3/(d+4) - 2/(d+2) = (d-2)/((d+2)(d+4))",
+        rule=r"$3/(d+4) - 2/(d+2) = (d-2)/((d+2)(d+4))$",
     )
     proof.compare(
-        "the bound's coefficient is below 2/(d+2)",
+        r"the coefficient of the bound is below $2/(d+2)$",
         2 / (d + 2) * (1 - 2 ** (1 - (k + 1))),
         "<",
         2 / (d + 2),
-        rule="2^{1-k} > 0",
+        rule=r"$2^{1-k} > 0$",
     )
     proof.equal(
-        "Σ_{k>=2} t^k (1 - 2^{1-k})/k! = (e^t - 1 - t) - 2(e^{t/2} - 1 - t/2) = (e^{t/2} - 1)²",
+        r"$\sum_{k \ge 2} t^k (1 - 2^{1-k})/k! = (e^t - 1 - t) - 2(e^{t/2} - 1 - t/2) = (e^{t/2} - 1)^2$",
         (exp(t) - 1 - t) - 2 * (exp(t / 2) - 1 - t / 2),
         (exp(t / 2) - 1) ** 2,
         rule="exponential series without its first two terms",
     )
 
 
-def orthogonal_mse(dimension: int, features: int, values: Values) -> Derivation:
+CLAIMED_CONSTANT = 2 * (m - 1) / (m * (d + 2))  # the constant of F3 as the claim states it
+
+
+def orthogonal_mse(
+    dimension: int,
+    features: int,
+    values: Values,
+    pair_formula: sympy.Expr = m * (m - 1),
+    constant: sympy.Expr = CLAIMED_CONSTANT,
+) -> Derivation:
     r"""F3: :math:`\mathrm{MSE_{ort}} \le \mathrm{MSE_{pos}} - \frac{2(m-1)}{m(d+2)}(\mathrm{SM} - e^{-(|x|^2+|y|^2)/2})^2`.
 
     Exact: with :math:`P` ordered pairs of frequencies in the same orthogonal block,
@@ -631,9 +777,9 @@ def orthogonal_mse(dimension: int, features: int, values: Values) -> Derivation:
     """
     proof = Proof()
     variance, covariance = sympy.symbols("V C", real=True)
-    pairs = ordered_orthogonal_pairs(features, dimension)
+    pairs = ordered_orthogonal_pairs(features, dimension) if pair_formula == m * (m - 1) else int(pair_formula.subs(m, features))
     proof.equal(
-        "MSE of a mean of m features with P orthogonal ordered pairs",
+        r"MSE of a mean of $m$ features with $P$ orthogonal ordered pairs",
         (m * variance + pairs * covariance) / m**2,
         variance / m + Rational(pairs) / m**2 * covariance,
         rule=f"P = {pairs} (blocks of {dimension}); other pairs independent",
@@ -641,10 +787,12 @@ def orthogonal_mse(dimension: int, features: int, values: Values) -> Derivation:
     mgf = _gaussian_lemma(proof, "mgf")
     z = Symbol("z", nonnegative=True)
     proof.equal(
-        "E exp(s·u), iid pair: s ~ N(0, 2I), Taylor coefficients (2z)^k/k!",
+        r"$E e^{s\cdot u}$, iid pair: $s \sim N(0, 2I)$, Taylor coefficients $(2z)^k/k!$",
         mgf.subs(t, sqrt(2) * sqrt(2 * z)),
         exp(2 * z),
-        rule="MGF at sqrt(2)|u|, z = |u|²/2",
+        rule=r"moment generating function at $\sqrt2|u|$, $z = |u|^2/2$",
+        shown=(sympy.Function("M")(sqrt(2) * sqrt(2 * z)), exp(2 * z)),
+        kind="general",
     )
     ratio = _moment_steps(proof)
     proof.equal(
@@ -658,7 +806,26 @@ def orthogonal_mse(dimension: int, features: int, values: Values) -> Derivation:
     orthogonal_mgf = series.subs(z, PLUS / 2)
     cov = exp(-(a**2) - b**2) * orthogonal_mgf - KERNEL**2
     exact = (claimed_mse("positive") + Rational(pairs) / m**2 * cov).subs(m, features)
-    bound = (claimed_mse("positive") - 2 * (m - 1) / (m * (d + 2)) * (KERNEL - exp(-(a**2 + b**2) / 2)) ** 2).subs(
+    one_block = Symbol("P", positive=True)
+    proof.certify(
+        r"ordered pairs of distinct frequencies in one orthogonal block ($m \le d$)",
+        one_block,
+        "=",
+        pair_formula,
+        rule=r"$m$ choices of the first, $m - 1$ of the second",
+        holds=features > dimension or pairs == int(pair_formula.subs(m, features)),
+        check=f"P = {pairs} at m = {features}" if features <= dimension else f"stacked blocks: P = {pairs} at m = {features}, d = {dimension}",
+        kind="instance",
+    )
+    pair_share = Rational(pairs, features**2) if features > dimension else pair_formula / m**2
+    derived = proof.equal(
+        r"constant of the bound: $\frac{P}{m^2}\cdot\frac{2}{d+2}$ with $P = m(m-1)$",
+        sympy.Mul(pair_share, 2 / (d + 2), evaluate=False),
+        constant,
+        rule=r"$\mathrm{Cov} \le -\frac{2}{d+2}(\mathrm{SM} - e^{-(|x|^2+|y|^2)/2})^2$, times the share of orthogonal pairs",
+        kind="general" if features <= dimension else "instance",
+    )
+    bound = (claimed_mse("positive") - derived * (KERNEL - exp(-(a**2 + b**2) / 2)) ** 2).subs(
         {m: features, d: dimension}
     )
     proof.equal(
@@ -683,6 +850,12 @@ def orthogonal_mse(dimension: int, features: int, values: Values) -> Derivation:
         conclusion=r"\mathrm{MSE_{ort}} \le \mathrm{MSE_{pos}} - \frac{2(m-1)}{m(d+2)}"
         r"\left(\mathrm{SM} - e^{-\frac{|x|^2+|y|^2}{2}}\right)^2",
     )
+
+
+def _variant_orthogonal_m_for_m_minus_1(dimension: int, features: int, values: Values) -> Derivation:
+    """Known-false: the claim's constant stated as 2m/(m(d+2)) (m instead of m - 1); the derivation, which counts
+    the m(m - 1) orthogonal pairs, must refuse it."""
+    return orthogonal_mse(dimension, features, values, constant=2 * m / (m * (d + 2)))
 
 
 def _symbolic_matrix(name: str, rows: int, cols: int) -> Matrix:
@@ -712,7 +885,7 @@ def _multiplications(entries: Matrix) -> int:
 def _stage_cost(proof: Proof, label: str, left: Matrix, right: Matrix, formula: int) -> None:
     counted = _multiplications(left * right)
     proof.certify(
-        f"multiplications in {label}",
+        rf"multiplications in ${label}$",
         rf"\#\mathrm{{mul}}\left({label}\right)",
         "=",
         Integer(formula),
@@ -722,52 +895,74 @@ def _stage_cost(proof: Proof, label: str, left: Matrix, right: Matrix, formula: 
     )
 
 
+INSTANCE_SIZES = (6, 4, 3)  # largest L, m, d_v of the explicit symbolic matrices (the general step covers all sizes)
+
+
 def attention_identity(length: int, features: int, value_dim: int) -> Derivation:
     r"""F4: :math:`D^{-1}(Q'(K'^{\top}V)) = D^{-1}((Q'K'^{\top})V)`, and the causal prefix-sum form.
 
-    Exact for symbolic :math:`Q', K' \in R^{L\times m}_{>0}`, :math:`V \in R^{L\times d_v}` of the given
-    sizes.  Costs are counted (multiplications) stage by stage: :math:`2Lmd_v` for the linear order,
-    :math:`L^2(m + d_v)` for the quadratic one.  Result: the residual of the identities, 0.
+    General: associativity for matrix symbols of symbolic sizes :math:`L\times m`, :math:`m\times L`,
+    :math:`L\times d_v` (sympy's canonical matrix products).  Instance: explicit symbolic
+    :math:`Q', K' \in R^{L\times m}_{>0}`, :math:`V \in R^{L\times d_v}` of the given sizes capped at
+    ``INSTANCE_SIZES`` (entrywise, with the causal prefix sums).  Costs are counted (multiplications) stage by
+    stage: :math:`2Lmd_v` for the linear order, :math:`L^2(m + d_v)` for the quadratic one.  Result: the
+    residual of the identities, 0.
     """
     proof = Proof()
+    size_l, size_m, size_v = sympy.symbols("L m d_v", positive=True, integer=True)
+    q_sym, k_sym = sympy.MatrixSymbol("Q'", size_l, size_m), sympy.MatrixSymbol("K'", size_l, size_m)
+    v_sym = sympy.MatrixSymbol("V", size_l, size_v)
+    difference = (q_sym * (k_sym.T * v_sym) - (q_sym * k_sym.T) * v_sym).doit()
+    proof.certify(
+        r"associativity for all sizes $L, m, d_v$",
+        sympy.MatMul(q_sym, k_sym.T * v_sym, evaluate=False),
+        "=",
+        r"(Q'K'^{\top})V",
+        rule="matrix products are associative",
+        holds=isinstance(difference, sympy.ZeroMatrix),
+        check=f"sympy MatMul canonical form: difference = {difference}",
+        kind="general",
+    )
+    length, features, value_dim = (min(n, cap) for n, cap in zip((length, features, value_dim), INSTANCE_SIZES))
     queries = _symbolic_matrix("q", length, features)
     keys = _symbolic_matrix("k", length, features)
     values_matrix = _symbolic_matrix("v", length, value_dim)
     ones = sympy.ones(length, 1)
     linear = queries * (keys.T * values_matrix)
-    proof.equal("associativity", linear, (queries * keys.T) * values_matrix, rule="(Q'K'^T)V = Q'(K'^T V)")
-    normaliser = proof.equal("normaliser D", queries * (keys.T * ones), (queries * keys.T) * ones, rule="V = 1")
+    proof.equal("associativity", linear, (queries * keys.T) * values_matrix, rule=r"$(Q'K'^{\top})V = Q'(K'^{\top} V)$")
+    normaliser = proof.equal(r"normaliser $D$", queries * (keys.T * ones), (queries * keys.T) * ones, rule=r"$V = 1$")
     weights = queries * keys.T
     row_normalised = Matrix(
         length, value_dim, lambda i, j: sum(weights[i, l] / normaliser[i] * values_matrix[l, j] for l in range(length))
     )
     proof.equal(
-        "D^{-1} Q'(K'^T V) is attention with weights W/rowsum(W), W = Q'K'^T",
+        r"$D^{-1} Q'(K'^{\top} V)$ is attention with weights $W/\mathrm{rowsum}(W)$, $W = Q'K'^{\top}$",
         Matrix(length, value_dim, lambda i, j: linear[i, j] / normaliser[i]),
         row_normalised,
-        rule="divide row i by D_ii",
+        rule=r"divide row $i$ by $D_{ii}$",
     )
     proof.equal(
-        "causal: prefix sums S_i = S_{i-1} + k'_i v_i^T give the masked product",
+        r"causal: prefix sums $S_i = S_{i-1} + k'_i v_i^{\top}$ give the masked product",
         _prefix_form(queries, keys, values_matrix),
         _lower(weights) * values_matrix,
-        rule="q'_i^T S_i = Σ_{j<=i} (q'_i·k'_j) v_j",
+        rule=r"$q_i'^{\top} S_i = \sum_{j \le i} (q'_i\cdot k'_j)\, v_j$",
     )
     proof.equal(
-        "causal normaliser: z_i = z_{i-1} + k'_i",
+        r"causal normaliser: $z_i = z_{i-1} + k'_i$",
         _prefix_form(queries, keys, ones),
         _lower(weights) * ones,
-        rule="V = 1",
+        rule=r"$V = 1$",
     )
     inner = _symbolic_matrix("g", features, value_dim)
     scores = _symbolic_matrix("a", length, length)
-    _stage_cost(proof, "K'^T V", keys.T, values_matrix, length * features * value_dim)
-    _stage_cost(proof, "Q'(K'^T V)", queries, inner, length * features * value_dim)
-    _stage_cost(proof, "Q'K'^T", queries, keys.T, length**2 * features)
-    _stage_cost(proof, "(Q'K'^T)V", scores, values_matrix, length**2 * value_dim)
+    _stage_cost(proof, r"K'^{\top} V", keys.T, values_matrix, length * features * value_dim)
+    _stage_cost(proof, r"Q'(K'^{\top} V)", queries, inner, length * features * value_dim)
+    _stage_cost(proof, r"Q'K'^{\top}", queries, keys.T, length**2 * features)
+    _stage_cost(proof, r"(Q'K'^{\top})V", scores, values_matrix, length**2 * value_dim)
     return proof.finish(
         result=Integer(0),
         conclusion=r"D^{-1}(Q'(K'^{\top}V)) = D^{-1}((Q'K'^{\top})V):\ 2Lmd_v \text{ vs } L^2(m+d_v) \text{ multiplications}",
+        proved_for=r"associativity for all sizes; the causal form and the counts at the instance sizes",
     )
 
 
@@ -777,7 +972,9 @@ def _row_normalised(weights: Matrix, values_matrix: Matrix) -> Matrix:
     return Matrix(numerator.rows, numerator.cols, lambda i, j: numerator[i, j] / sums[i])
 
 
-def attention_target(queries: Matrix, keys: Matrix, values_matrix: Matrix, normalise: bool) -> Derivation:
+def attention_target(
+    queries: Matrix, keys: Matrix, values_matrix: Matrix, normalise: bool, mask=None
+) -> Derivation:
     r"""F4: the exact expectation of the FAVOR+ numerator, bidirectional and causal.
 
     :math:`E[Q'(K'^{\top}V)] = E[Q'K'^{\top}]V = \exp(QK^{\top})V` (linearity, and F1 entrywise);
@@ -788,24 +985,26 @@ def attention_target(queries: Matrix, keys: Matrix, values_matrix: Matrix, norma
     first, then causal.
     """
     proof = Proof()
-    _kernel_identity(proof, "positive", queries.cols)
+    lemma = _gaussian_lemma(proof, "mgf")
+    _general_unbiased(proof, "positive", lemma)
+    _kernel_identity(proof, "positive", min(queries.cols, INSTANCE_DIMENSION), lemma)
     length, value_dim = values_matrix.shape
     features = _symbolic_matrix("phi", length, 2)
     keys_features = _symbolic_matrix("psi", length, 2)
     proof.equal(
-        "the numerator is linear in the weights W = Q'K'^T, so E commutes with it",
+        r"the numerator is linear in the weights $W = Q'K'^{\top}$, so $E$ commutes with it",
         features * (keys_features.T * values_matrix),
         (features * keys_features.T) * values_matrix,
-        rule="associativity, m = 2 shown",
+        rule=r"associativity, $m = 2$ shown",
     )
     proof.equal(
-        "causal numerator is linear in tril(W)",
+        r"causal numerator is linear in $\mathrm{tril}(W)$",
         _prefix_form(features, keys_features, values_matrix),
         _lower(features * keys_features.T) * values_matrix,
         rule="prefix sums",
     )
     kernel = (queries * keys.T).applyfunc(exp)
-    causal = _lower(kernel)
+    causal = (mask or _lower)(kernel)
     if normalise:
         bidirectional, causal_rows = (_row_normalised(weights, values_matrix) for weights in (kernel, causal))
         conclusion = r"\text{target } \operatorname{softmax}(QK^\top)V \text{ (the normalised estimator is biased)}"
@@ -813,6 +1012,12 @@ def attention_target(queries: Matrix, keys: Matrix, values_matrix: Matrix, norma
         bidirectional, causal_rows = kernel * values_matrix, causal * values_matrix
         conclusion = r"E[Q'(K'^\top V)] = e^{QK^\top}V,\quad E[\text{causal}] = \operatorname{tril}(e^{QK^\top})V"
     return proof.finish(result=sympy.ImmutableMatrix(Matrix.vstack(bidirectional, causal_rows)), conclusion=conclusion)
+
+
+def _variant_causal_transposed(queries: Matrix, keys: Matrix, values_matrix: Matrix) -> Derivation:
+    """Known-false: the causal target with the mask transposed, triu(exp(QK^T))V instead of tril."""
+    upper = lambda matrix: _lower(matrix.T).T  # noqa: E731
+    return attention_target(queries, keys, values_matrix, normalise=False, mask=upper)
 
 
 FACTORS = {"positive": exp(s), "hyperbolic": cosh(s), "trigonometric": cos(s)}
@@ -832,11 +1037,11 @@ def weight_infimum(kind: str) -> Derivation:
     factor = FACTORS[kind]
     sign = 1 if kind == "trigonometric" else -1
     proof.compare(
-        "the scale exp(±(|q|²+|k|²)/2)/m is positive",
+        r"the scale $e^{\pm(|q|^2+|k|^2)/2}/m$ is positive",
         exp(sign * (a**2 + b**2) / 2) / m,
         ">",
         Integer(0),
-        rule="exp > 0",
+        rule=r"$e^{z} > 0$",
     )
     infimum = sympy.calculus.util.minimum(factor, s, sympy.S.Reals)
     where = APPROACHED_AT[kind]
@@ -846,20 +1051,20 @@ def weight_infimum(kind: str) -> Derivation:
         rf"\inf_{{s \in \mathbb{{R}}}} {sympy.latex(factor)}",
         "=",
         infimum,
-        rule=f"sympy.calculus.util.minimum, approached as s -> {where}",
+        rule=rf"sympy.calculus.util.minimum, approached as $s \to {sympy.latex(where)}$",
         holds=approached == infimum,
-        check=f"minimum({factor}, s, Reals) = {infimum}; limit at s -> {where} = {approached}",
+        check=f"minimum({factor}, s, Reals) = {infimum}; limit at s = {where}: {approached}",
     )
     if kind == "trigonometric":
         proof.compare(
-            "a negative weight: ω_r·(q-k) = pi for every r",
+            r"a negative weight: $\omega_r\cdot(q-k) = \pi$ for every $r$",
             exp((a**2 + b**2) / 2) * infimum,
             "<",
             Integer(0),
-            rule="cos pi = -1",
+            rule=r"$\cos\pi = -1$",
         )
         conclusion = r"\varphi_{\mathrm{trig}}(q)\cdot\varphi_{\mathrm{trig}}(k) < 0 \text{ is possible}"
     else:
-        proof.compare("the random factor is positive", factor, ">", Integer(0), rule=f"{factor} > 0 on the reals")
+        proof.compare("the random factor is positive", factor, ">", Integer(0), rule=rf"${sympy.latex(factor)} > 0$ on the reals")
         conclusion = r"\varphi(q)\cdot\varphi(k) > 0:\ D^{-1}Q'K'^{\top} \text{ is row-stochastic}"
     return proof.finish(result=infimum, conclusion=conclusion)
