@@ -244,6 +244,10 @@ def series_identity(weights: Weights) -> Derivation:
         partial + (Q ** (terms + 1) * (sympy.eye(Q.rows) - Q).inv()).trace(),
         total,
         rule="sum_(k > K) Q^k = Q^(K+1) (I - Q)^-1",
+        shown=(
+            sympy.Add(Symbol(f"S_{terms}"), sympy.Function("tr")(Symbol(f"Q^{terms + 1}(I-Q)^(-1)")), evaluate=False),
+            total,
+        ),
     )
     return proof.finish(
         result=total,
@@ -540,18 +544,21 @@ def greedy_cycle(weights: Weights, periods: int) -> Derivation:
     multiplicity = multiplicity_of_one(chi)
     proof.certify(
         "1 is an eigenvalue of Q",
-        chi.as_expr().subs(x, 1),
+        sympy.Function("chi_Q")(Integer(1)),
         "=",
         Integer(0),
         rule="multiplicity of the root 1 of chi_Q",
         holds=multiplicity >= 1,
         check=f"chi_Q(1) = {chi.eval(1)}; multiplicity of x - 1 in chi_Q: {multiplicity}; rho(Q) = {sympy.N(perron_root(chi), 15)}",
     )
-    proof.equal("one-hot rows: Q = P o P = P", Q, P, rule="0^2 = 0, 1^2 = 1")
+    proof.equal(
+        "one-hot rows: Q = P o P = P", Q, P, rule="0^2 = 0, 1^2 = 1",
+        shown=(sympy.MatrixSymbol("Q", n, n), sympy.MatrixSymbol("P", n, n)),
+    )
     sums = [sum(Q.row(i)) for i in range(n)]
     proof.certify(
         "every row sum of Q is 1, so rho(Q) <= 1 and rho(Q) = 1",
-        sympy.Max(*sums),
+        sympy.Function("max_i")(Symbol("s_i")),
         "=",
         Integer(1),
         rule="R3 upper bound; 1 is an eigenvalue",
@@ -613,7 +620,7 @@ def _row_flattening(proof: Proof, n: int) -> None:
     uniform = charpoly(sympy.ones(n, n) / n**2)
     proof.certify(
         "the uniform chain attains rho = 1/n, the global minimum",
-        perron_root(uniform),
+        sympy.Function("rho")(Symbol("J") / n**2),
         "=",
         Rational(1, n),
         rule="Q = J/n^2 has eigenvalues 1/n and 0",
@@ -697,7 +704,7 @@ def mixing_raises_rho(weights: Weights, lead_in: int, mix: Rational) -> Derivati
     block = squares[0].rows - lead_in
     proof.certify(
         "without mixing, rho = 1/r (the flat block; the phrase is transient)",
-        perron_root(polys[0]),
+        sympy.Function("rho")(Symbol("Q_0")),
         "=",
         Rational(1, block),
         rule="largest real root of chi_Q",

@@ -231,7 +231,11 @@ def _general_rejection(proof: Proof, n: int) -> tuple[sympy.Expr, sympy.Expr, sy
     equal_given(proof, "the proposal is a law", sum(q, Integer(0)), Integer(1), normaliser, rule="q_i = rho_i (1 + u_i)/M")
     accept = [r / (envelope_M * qi) for r, qi in zip(rho, q)]
     proof.equal(
-        "accept a proposed i w.p. rho_i/(M q_i)", Matrix(accept), Matrix([1 / (1 + ui) for ui in u]), rule="cancel", kind="general"
+        "accept a proposed i w.p. rho_i/(M q_i)", Matrix(accept), Matrix([1 / (1 + ui) for ui in u]), rule="cancel", kind="general",
+        shown=(
+            sympy.Mul(rho[0], sympy.Pow(sympy.Mul(envelope_M, Symbol("q_1"), evaluate=False), -1, evaluate=False), evaluate=False),
+            1 / (1 + u[0]),
+        ),
     )
     proof.compare(
         "the envelope makes it a probability", 1 / (1 + u[0]), "<=", Integer(1), rule="u_i >= 0, i.e. M q_i >= rho_i", kind="general"
@@ -240,7 +244,10 @@ def _general_rejection(proof: Proof, n: int) -> tuple[sympy.Expr, sympy.Expr, sy
     acceptance = proof.equal(
         "P(accept) = sum_i q_i rho_i/(M q_i)", sum(joint, Integer(0)), Z / envelope_M, rule="total probability", kind="general"
     )
-    proof.equal("law of an accepted sample", Matrix(joint) / acceptance, Matrix(rho) / Z, rule="Bayes", kind="general")
+    proof.equal(
+        "law of an accepted sample", Matrix(joint) / acceptance, Matrix(rho) / Z, rule="Bayes", kind="general",
+        shown=(Function("P")(Symbol("X = i") , Symbol("accept")) / Function("P")(Symbol("accept")), rho[0] / Z),
+    )
     return acceptance, joint[0], rho[0] / Z
 
 
@@ -256,11 +263,16 @@ def _instance_acceptance(proof: Proof, n: int, slack: Rational) -> tuple[sympy.E
         rho[tightest],
         rule="M = c max_i rho_i/q_i, c >= 1",
     )
+    i = Symbol("i", integer=True)
     acceptance = proof.equal(
         "acceptance probability on the instance",
         sum((qi * Min(1, r / (envelope * qi)) for r, qi in zip(rho, q)), Integer(0)),
         sum(rho, Integer(0)) / envelope,
         rule="P(accept) = Z/M",
+        shown=(
+            sympy.Sum(Function("q")(i) * Min(1, Function("rho")(i) / (envelope_M * Function("q")(i))), (i, 0, n - 1)),
+            sum(rho, Integer(0)) / envelope,
+        ),
     )
     accepted = [qi * Min(1, r / (envelope * qi)) / acceptance for r, qi in zip(rho, q)]
     law = normalise(rho)
@@ -327,9 +339,13 @@ def rejection_trials(n: int, slack: Rational) -> Derivation:
         rejections * joint,
         rejections * acceptance_symbolic * target,
         rule="k - 1 rejections, then propose 1 and accept it",
+        shown=(Function("P")(Symbol("X = 1"), Symbol("T = k")), Function("P")(Symbol("T = k")) * target),
     )
     acceptance, _ = _instance_acceptance(proof, n, slack)
-    mean = proof.equal("E[T] on the instance", (1 + v).subs(v, 1 / acceptance - 1), 1 / acceptance, rule="v = M/Z - 1")
+    mean = proof.equal(
+        "E[T] on the instance", (1 + v).subs(v, 1 / acceptance - 1), 1 / acceptance, rule="v = M/Z - 1",
+        shown=(sympy.Add(1, Symbol("v"), evaluate=False), 1 / acceptance),
+    )
     return proof.finish(result=Tuple(mean, acceptance), conclusion=r"T \sim \mathrm{Geometric}(Z/M),\ E[T] = M/Z")
 
 
@@ -371,11 +387,16 @@ def rejection_continuous(scale: Rational, slack: Rational) -> Derivation:
     at_best = sympy.Subs(2 * scale * exp(-(t**2) / 2 + t / scale), t, 1 / scale)
     supremum = proof.equal("sup rho/q at |x| = 1/s", at_best, 2 * scale * exp(1 / (2 * scale**2)), rule="substitute")
     envelope = slack * supremum
-    proof.compare("envelope: M >= sup rho/q", envelope, ">=", supremum, rule="M = c sup rho/q, c >= 1")
+    proof.compare(
+        "envelope: M >= sup rho/q", sympy.Mul(slack, supremum, evaluate=False), ">=", supremum, rule="M = c sup rho/q, c >= 1"
+    )
     Z = proof.equal("normaliser", Integral(rho, (x, -oo, oo)), sqrt(2 * pi), rule="Gaussian integral")
     accepted_mass = Integral(q * (rho / (envelope * q)), (x, -oo, oo))
     acceptance = proof.equal("P(accept) = int q rho/(M q)", accepted_mass, Z / envelope, rule="rho <= M q")
-    proof.equal("accepted density", q * (rho / (envelope * q)) / acceptance, rho / Z, rule="Bayes")
+    proof.equal(
+        "accepted density", q * (rho / (envelope * q)) / acceptance, rho / Z, rule="Bayes",
+        shown=(Function("q")(x) * Function("alpha")(x) / Function("P")(Symbol("accept")), rho / Z),
+    )
     return proof.finish(
         result=acceptance, conclusion=r"X \mid \text{accept} \sim \mathcal{N}(0,1),\ P(\text{accept}) = \sqrt{2\pi}/M"
     )
@@ -413,8 +434,15 @@ def importance(n: int, hole: int) -> Derivation:
     is_law = {q_s[-1]: 1 - sum(q_s[:-1], Integer(0))}
     Z_s = sum(rho_s, Integer(0))
     weights = sum((qi * r / qi for r, qi in zip(rho_s, q_s)), Integer(0))
-    mean_weight = proof.equal("E_q[w] = Z", weights, Z_s, rule="w = rho/q, q > 0 on supp rho")
-    proof.equal("E[Z_N] = E_q[w] for every N", sympy.Sum(mean_weight, (k, 1, N)).doit() / N, Z_s, rule="linearity, i.i.d. draws")
+    shown_weights = sympy.Add(
+        *[sympy.Mul(qi, sympy.Mul(r, sympy.Pow(qi, -1, evaluate=False), evaluate=False), evaluate=False) for r, qi in zip(rho_s, q_s)],
+        evaluate=False,
+    )
+    mean_weight = proof.equal("E_q[w] = Z", weights, Z_s, rule="w = rho/q, q > 0 on supp rho", shown=(shown_weights, Z_s), kind="general")
+    proof.equal(
+        "E[Z_N] = E_q[w] for every N", sympy.Sum(mean_weight, (k, 1, N)).doit() / N, Z_s, rule="linearity, i.i.d. draws",
+        shown=(sympy.Sum(Function("E_q")(Symbol("w")), (k, 1, N)) / N, Z_s), kind="general",
+    )
     equal_given(
         proof,
         "Var(Z_N) = (sum rho^2/q - Z^2)/N",
@@ -429,11 +457,13 @@ def importance(n: int, hole: int) -> Derivation:
         numerator / mean_weight,
         sum((r * fi for r, fi in zip(rho_s, f_s)), Integer(0)) / Z_s,
         rule="strong law + continuous mapping",
+        shown=(Function("E_q")(Symbol("w") * Symbol("f")) / Function("E_q")(Symbol("w")), sum((r * fi for r, fi in zip(rho_s, f_s)), Integer(0)) / Z_s),
+        kind="general",
     )
     rho, q = finite_target(n), finite_proposal(n, hole)
     Z = sum(rho, Integer(0))
     covered = sum((qi * r / qi for r, qi in zip(rho, q) if qi != 0), Integer(0))
-    proof.equal("the proposal covers the target: E_q[w] = Z", covered, Z, rule="q > 0 on supp rho")
+    proof.equal("the proposal covers the target: E_q[w] = Z", covered, Z, rule="q > 0 on supp rho", shown=(Function("E_q")(Symbol("w")), Z))
     target_mean = law_mean(normalise(rho), range(n))
     bias = _snis_mean(rho, q, list(range(n)), 2) - target_mean
     proof.certify(
