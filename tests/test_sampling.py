@@ -115,12 +115,27 @@ def test_gibbs_at_scale_is_exact_without_enumeration() -> None:
 
 
 def test_cgmh_space_and_law() -> None:
+    """The closed-form law of (length, keyword) against brute force over the 14 sentences (written here)."""
     space = exact.sentences(3, 2)
     assert len(space) == 2 + 4 + 8
     mean, law = exact.cgmh(3, 2, 1).result
     weights = [exact.sentence_weight(s) for s in space]
-    assert list(law) == [w / sum(weights) for w in weights]
-    assert 1 < mean < 3
+    cells = [sum(w for s, w in zip(space, weights) if (len(s), 0 in s) == (size, key)) / sum(weights) for size in (1, 2, 3) for key in (False, True)]
+    assert list(law) == cells
+    assert mean == sympy.Rational(747, 377)
+
+
+def test_cgmh_at_scale_draws_and_chains_keep_the_law() -> None:
+    """Vocabulary 50, length 5 (3 * 10^8 sentences): i.i.d. draws and chains after 10 steps both pass the exact cell law."""
+    _, law = exact.cgmh(5, 50, 1).result
+    probabilities = np.array([float(p) for p in law])
+    rng = np.random.default_rng(5)
+    draws = numeric.sentence_draws(rng, 5, 50, 50_000)
+    assert numeric.law_fit(np.bincount(numeric.sentence_cells(draws), minlength=10), probabilities).passed
+    run = numeric.run_chains(rng, draws, numeric.cgmh_chain(5, 50, True), 10, observe=lambda t: (t >= 0).sum(axis=1))
+    assert numeric.law_fit(np.bincount(numeric.sentence_cells(run.final), minlength=10), probabilities).passed
+    wrong = numeric.run_chains(rng, draws, numeric.cgmh_chain(5, 50, False), 10, observe=lambda t: (t >= 0).sum(axis=1))
+    assert not numeric.law_fit(np.bincount(numeric.sentence_cells(wrong.final), minlength=10), probabilities).passed
 
 
 def test_convergence_result_and_mixing() -> None:
@@ -210,7 +225,7 @@ def test_numerics_alone_detect_the_counterexample(claim_id: str, broken: dict) -
         ("sampling.mh_convergence", {"bridge": 1.5}),
         ("sampling.mh_convergence", {"max_steps": 10**6}),
         ("sampling.gibbs_acceptance", {"dims": 40}),
-        ("sampling.cgmh_balance", {"length": 5}),
+        ("sampling.cgmh_balance", {"length": 9}),
         ("sampling.cgmh_balance", {"vocab": "three"}),
         ("sampling.mh_continuous", {"step": float("nan")}),
     ],

@@ -926,50 +926,106 @@ def closed_form(
     return closed[action].xreplace(values)
 
 
+CGMH_ENUMERATED = 2000
+"""Up to this many sentences the CGMH instance is also checked by enumerating every sentence and move."""
+
+
+def sentence_cell_law(length: int, vocab: int) -> tuple[list[sympy.Expr], sympy.Expr]:
+    r"""Exact law of the cell :math:`(\ell, [0 \in s])` of :math:`s \sim \pi` and :math:`E_\pi \ell`, in closed form.
+
+    With :math:`A = \sum_{w<v} 1/(w+2)` and :math:`B = \sum_{1\le w<v} 1/(w+2)`: sentences of length :math:`\ell`
+    without the keyword carry :math:`B^\ell`, those with it :math:`4(A^\ell - B^\ell)` (the product expands over words).
+    Cells are ordered :math:`2(\ell-1) + [0 \in s]`.
+    """
+    A = sum((Rational(1, w + 2) for w in range(vocab)), Integer(0))
+    B = A - Rational(1, 2)
+    masses = [m for size in range(1, length + 1) for m in (B**size, 4 * (A**size - B**size))]
+    Z = sum(masses, Integer(0))
+    law = [m / Z for m in masses]
+    return law, sum((law[2 * (size - 1)] + law[2 * size - 1]) * size for size in range(1, length + 1))
+
+
 @cache
 def cgmh(length: int, vocab: int, hastings: int) -> Derivation:
     r"""M5: CGMH insert/delete/replace with acceptance :math:`\min(1, \rho(y)q(x|y)/(\rho(x)q(y|x)))` keeps detailed balance.
 
-    On the instance: the proposal counted exactly (insertions that give the
-    same sentence are summed), the insertion slots producing :math:`y` equal
-    the deletion positions of :math:`y` producing :math:`x`, every ratio has
-    the closed form of :func:`_general_cgmh`, detailed balance on all pairs,
-    stationarity.  Result: ``Tuple(E_pi[length], Tuple(pi))``.
+    General: each action's ratio in closed form (symbolic action probabilities, length, word probabilities,
+    multiplicity :math:`m`), and the multiplicity lemma: inserting :math:`w` into a run of :math:`r` copies of
+    :math:`w` gives the same sentence from :math:`r + 1` slots, and deleting from the resulting run of
+    :math:`r + 1` copies gives back :math:`x` from :math:`r + 1` positions, so :math:`m` cancels.  With the MH
+    flow lemma (M3) this is detailed balance for every target.  Instance: up to :data:`CGMH_ENUMERATED`
+    sentences, the proposal counted exactly, every ratio against the closed forms, detailed balance on all
+    pairs, stationarity; at every size, the law of (length, keyword) and :math:`E_\pi[\text{length}]` in closed
+    form (:func:`sentence_cell_law`), cross-checked against enumeration when enumerated.
+    Result: ``Tuple(E_pi[length], Matrix(law of the cells))``.
     """
     proof = Proof()
     closed = _general_cgmh(proof)
-    space, proposal, ways = cgmh_proposal(length, vocab)
-    weights = [sentence_weight(s) for s in space]
-    unequal = [(i, j) for (i, j), m in ways.items() if m and ways.get((j, i)) != m]
-    proof.certify(
+    runs = Symbol("r", integer=True, nonnegative=True)
+    proof.equal(
         "insertion slots giving y = deletion positions of y giving x",
-        Function("mismatches")(Symbol("m_ins"), Symbol("m_del")),
-        "=",
-        Integer(0),
-        rule="inserting at slot j and deleting position j are inverse",
-        holds=not unequal,
-        check=f"exact count over {sum(1 for m in ways.values() if m)} insert/delete pairs: {len(unequal)} mismatches",
+        runs + 1,
+        (runs + 1) * (1 + 0 * runs),
+        rule="a run of $r$ copies of $w$ has $r + 1$ slots that insert $w$ into it; the new run of $r + 1$ copies has $r + 1$ positions",
+        shown=(Symbol("m_ins"), Symbol("m_del")),
+        kind="general",
     )
-    support_symmetric(proof, proposal, len(space))
-    mismatched = [
-        (space[i], space[j])
-        for (i, j), prob in proposal.items()
-        if i != j
-        and closed_form(closed, space[i], space[j], length, vocab) != weights[j] * proposal[(j, i)] / (weights[i] * prob)
-    ]
-    proof.certify(
-        "the instance's ratios have the closed forms",
-        Function("mismatches")(Symbol("ratio"), Symbol("closed_form")),
-        "=",
-        Integer(0),
-        rule="action probabilities 1/#allowed actions, words g_w = (w+1)/sum",
-        holds=not mismatched,
-        check=f"exact over {sum(1 for i, j in proposal if i != j)} moves: {len(mismatched)} mismatches",
-    )
-    kernel = metropolis_hastings(weights, proposal, hastings=bool(hastings))
-    detailed_balance(proof, weights, kernel, lambda i: str(space[i]))
-    law = stationarity(proof, weights, kernel)
+    cells, mean = sentence_cell_law(length, vocab)
+    space_size = sum(vocab**size for size in range(1, length + 1))
+    if space_size <= CGMH_ENUMERATED:
+        space, proposal, ways = cgmh_proposal(length, vocab)
+        weights = [sentence_weight(s) for s in space]
+        unequal = [(i, j) for (i, j), m in ways.items() if m and ways.get((j, i)) != m]
+        proof.certify(
+            "instance: insertion slots giving y = deletion positions of y giving x",
+            Function("mismatches")(Symbol("m_ins"), Symbol("m_del")),
+            "=",
+            Integer(0),
+            rule="inserting at slot j and deleting position j are inverse",
+            holds=not unequal,
+            check=f"exact count over {sum(1 for m in ways.values() if m)} insert/delete pairs: {len(unequal)} mismatches",
+        )
+        support_symmetric(proof, proposal, len(space))
+        mismatched = [
+            (space[i], space[j])
+            for (i, j), prob in proposal.items()
+            if i != j
+            and closed_form(closed, space[i], space[j], length, vocab) != weights[j] * proposal[(j, i)] / (weights[i] * prob)
+        ]
+        proof.certify(
+            "the instance's ratios have the closed forms",
+            Function("mismatches")(Symbol("ratio"), Symbol("closed_form")),
+            "=",
+            Integer(0),
+            rule="action probabilities 1/#allowed actions, words g_w = (w+1)/sum",
+            holds=not mismatched,
+            check=f"exact over {sum(1 for i, j in proposal if i != j)} moves: {len(mismatched)} mismatches",
+        )
+        kernel = metropolis_hastings(weights, proposal, hastings=bool(hastings))
+        detailed_balance(proof, weights, kernel, lambda i: str(space[i]))
+        law = stationarity(proof, weights, kernel)
+        enumerated = [Integer(0)] * (2 * length)
+        for sentence, p in zip(space, law):
+            enumerated[2 * (len(sentence) - 1) + (0 in sentence)] += p
+        proof.equal(
+            "law of (length, keyword): closed form = enumeration",
+            Matrix(cells),
+            Matrix(enumerated),
+            rule="$\\sum_{|s| = \\ell} \\prod_j 1/(s_j+2) = A^\\ell$, without the keyword $B^\\ell$",
+            shown=(sympy.MatrixSymbol("p_closed", 2 * length, 1), sympy.MatrixSymbol("p_enum", 2 * length, 1)),
+        )
+    else:
+        proof.certify(
+            "law of (length, keyword) in closed form",
+            Function("sum")(sympy.MatrixSymbol("p", 2 * length, 1)),
+            "=",
+            Integer(1),
+            rule="$\\sum_{|s| = \\ell} \\prod_j 1/(s_j+2) = A^\\ell$, without the keyword $B^\\ell$",
+            holds=sum(cells) == 1,
+            check=f"{space_size} sentences never enumerated; the {2 * length} cell probabilities add up to exactly 1",
+        )
     return proof.finish(
-        result=Tuple(law_mean(law, [len(s) for s in space]), Matrix(law)),
+        result=Tuple(mean, Matrix(cells)),
         conclusion=r"\rho(x)P(x,y) = \rho(y)P(y,x) \text{ on sentences}",
+        proved_for=r"every target on sentences: insert, delete and replace with the Hastings ratio",
     )

@@ -514,11 +514,11 @@ FAMILY = Family(
                 r"q \in \{\text{insert}, \text{delete}, \text{replace}\} \;\Rightarrow\; \rho(x)P(x,y) = \rho(y)P(y,x)"
             ),
             parameters=(
-                Parameter("length", int, quick=3, low=1, high=3, doc="maximum sentence length"),
-                Parameter("vocab", int, quick=2, full=4, low=2, high=4, doc="vocabulary size"),
+                Parameter("length", int, quick=3, full=5, low=1, high=8, doc="maximum sentence length"),
+                Parameter("vocab", int, quick=2, full=50, low=2, high=500, doc="vocabulary size"),
                 Parameter("hastings", bool, quick=True, doc="true: Hastings ratio; false: rho(y)/rho(x) only"),
                 _chains(),
-                _steps(20, 50),
+                _steps(20, 20),
             ),
             hypotheses=(
                 Hypothesis(
