@@ -345,3 +345,64 @@ def test_surveys_find_no_counterexample(seed: int) -> None:
         assert numeric.tightness_survey(n, chains=1000, seed=seed)["violations"] == {"bound": 0, "row_sums": 0}
     estimate = numeric.flattening(numeric.integer_weights(4, seed), 0, 8, 201, 50, seed)
     assert estimate.details["survey_increasing"] == 0 and estimate.value == 8
+
+
+# ---------------------------------------------------------------- Monte Carlo calibration, sparse regime
+
+
+def _walk_scores(seeds: range, halve: bool = False) -> np.ndarray:
+    c = claim("repetition.repeated_walks")
+    params = c.resolve()
+    derivation = c.derive(params)
+    zs = []
+    for seed in seeds:
+        estimate = c.estimate(params, seed)
+        if halve:
+            estimate = numeric._variant_stderr_halved(numeric.transition_matrix(numeric.integer_weights(params["n"], params["chain"])), params["walks"], seed)
+        zs.append(c.compare(derivation, estimate, params).zscores[0])
+    return np.asarray(zs)
+
+
+def test_repeated_walks_stderr_is_checked_by_batch_means() -> None:
+    """A standard error 2x too small is a failed verdict at seed 0 already (the batch-means chi-square test)."""
+    c = claim("repetition.repeated_walks")
+    params = c.resolve()
+    right = c.verify(seed=0)
+    assert right.passed and right.estimate.replicates == 100
+    halved = numeric._variant_stderr_halved(numeric.transition_matrix(numeric.integer_weights(params["n"], params["chain"])), params["walks"], 0)
+    comparison = c.compare(right.derivation, halved, params)
+    assert not comparison.agree and "batch-means" in comparison.method
+
+
+@pytest.mark.slow
+def test_repeated_walks_is_calibrated_over_200_seeds() -> None:
+    """KS of 200 z-scores against N(0,1) and sum z^2 against chi2(200), at 1e-3; the halved s.e. fails both."""
+    from scipy import stats
+
+    from tests.test_calibration import calibration_failures
+
+    zs = _walk_scores(range(1, 201))
+    print("repetition.repeated_walks KS z", stats.kstest(zs, "norm").pvalue, "sum z^2", float(np.sum(zs**2)))
+    assert calibration_failures(zs, np.array([])) == []
+    assert calibration_failures(2 * zs, np.array([]))
+
+
+def test_sparse_row_sum_bounds_at_two_thousand_tokens() -> None:
+    """n = 2000, 5 tokens per row: the exact rational enclosure is tight (< 1e-14 relative) and meets ARPACK's interval."""
+    verdict = claim("repetition.row_sum_bounds").verify(seed=0, n=2000, width=5, chains=20)
+    assert verdict.passed, verdict.summary()
+    centre, radius = (float(part) for part in verdict.derivation.result)
+    assert 0 < radius < 1e-14 * centre
+    low, high = verdict.estimate.interval
+    assert low <= centre <= high and verdict.estimate.details["nonzeros"] == 10_000
+
+
+def test_sparse_enclosure_rejects_a_wrong_rho() -> None:
+    """The same instance with the exact enclosure moved by 1e-12 relative: the comparison refuses it."""
+    c = claim("repetition.row_sum_bounds")
+    params = c.resolve(n=1000, width=5, chains=10)
+    derivation, estimate = c.derive(params), c.estimate(params, 0)
+    centre, radius = derivation.result
+    moved = twofold.Derivation(derivation.steps, sympy.Tuple(centre * (1 + sympy.Rational(1, 10**12)), radius), "")
+    assert c.compare(derivation, estimate, params).agree
+    assert not c.compare(moved, estimate, params).agree

@@ -524,3 +524,58 @@ def test_benchmark_quick_section() -> None:
     page = section.markdown()
     assert page.startswith("## Sampling chains") and page.count("| **p** |") == 2
     assert [target.name.split(":")[0] for target in section.targets] == ["MH (ring, n = 12)", "Gibbs (4 x 4 values)"]
+
+
+# ---------------------------------------------------------------- calibration over seeds, comparisons that report what failed
+
+
+STATISTICAL = [
+    "sampling.rejection_law", "sampling.rejection_trials", "sampling.rejection_continuous", "sampling.importance",
+    "sampling.mh_stationary", "sampling.mh_continuous", "sampling.gibbs_acceptance", "sampling.cgmh_balance",
+    "sampling.mh_convergence",
+]
+
+
+def _seed_scores(claim_id: str, seeds: range) -> tuple[np.ndarray, np.ndarray]:
+    zs, ps = [], []
+    for seed in seeds:
+        comparison = claim(claim_id).verify(seed=seed).comparison
+        zs.extend(comparison.zscores[:1])
+        ps.extend(comparison.pvalues[:1])
+    return np.asarray(zs), np.asarray(ps)
+
+
+def test_rejection_law_is_calibrated_over_50_seeds() -> None:
+    """The cheapest claim's z-scores ~ N(0,1) (KS and sum z^2 at 1e-3) and chi-square p-values ~ U(0,1); z doubled is rejected."""
+    from tests.test_calibration import calibration_failures
+
+    zs, ps = _seed_scores("sampling.rejection_law", range(1, 51))
+    assert zs.size == ps.size == 50
+    assert calibration_failures(zs, ps) == []
+    assert calibration_failures(2 * zs, np.array([]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("claim_id", STATISTICAL)
+def test_every_statistical_claim_is_calibrated_over_200_seeds(claim_id: str) -> None:
+    """KS of 200 z-scores against N(0,1), sum z^2 against chi2(200), KS of 200 p-values against U(0,1), each at 1e-3."""
+    from tests.test_calibration import calibration_failures
+
+    zs, ps = _seed_scores(claim_id, range(1, 201))
+    print(claim_id, "KS z", stats.kstest(zs, "norm").pvalue if zs.size else None, "KS p", stats.kstest(ps, "uniform").pvalue if ps.size else None)
+    assert calibration_failures(zs, ps) == []
+
+
+def test_a_failing_law_check_reports_its_own_statistic() -> None:
+    """all_of reports the first failing check: a law that does not add up to 1 shows that mass, not the chi-square."""
+    from twofold.claims import sampling as claims_sampling
+
+    counts = np.array([2500, 2500, 2500, 2500])
+    right = claims_sampling.law_comparison([sympy.Rational(1, 4)] * 4, counts, 10_000)
+    assert right.agree and right.pvalues and 0 < right.pvalues[0] <= 1
+    wrong = claims_sampling.law_comparison([sympy.Rational(3, 10)] * 4, counts, 10_000)
+    assert not wrong.agree and wrong.statistic == pytest.approx(0.2) and "adds up to 1" in wrong.method.split(";")[0]
+    lost = claims_sampling.law_comparison([sympy.Rational(1, 4)] * 4, counts, 10_001)
+    assert not lost.agree and lost.statistic == 1.0
+    skewed = claims_sampling.law_comparison([sympy.Rational(1, 4)] * 4, np.array([2000, 3000, 2500, 2500]), 10_000)
+    assert not skewed.agree and skewed.statistic > skewed.threshold > 30
