@@ -28,7 +28,7 @@ def bound_survey(directory: Path, seed: int) -> Figure:
                     label=rf"Dirichlet $\alpha = {alpha:g}$")
     limits = np.array(axes.get_xlim())
     axes.loglog(limits, limits, "k-", lw=0.8, label=r"$R = n\rho/(1-\rho)$")
-    axes.set(xlabel=r"bound $n\rho/(1-\rho)$", ylabel=r"$R = \sum_{k\ge1}\mathrm{tr}(Q^k)$")
+    axes.set(xlabel=r"bound $n\rho/(1-\rho)$", ylabel=r"$R = \sum_{k\geq 1}\mathrm{tr}(Q^k)$")
     axes.legend(fontsize="small", loc="upper left")
     caption = (
         rf"Repetition $R$ against the spectral bound $n\rho/(1-\rho)$, $\rho = \rho(P\circ P)$, for ${chains}$ random "

@@ -11,10 +11,10 @@ from twofold.numerics import sampling
 
 
 def empirical_law(directory: Path, seed: int) -> Figure:
-    r"""Final states of 20000 Metropolis–Hastings chains on a ring of 40 states (:math:`\rho_x = (x+1)^2`,
-    asymmetric proposal, Hastings ratio, 30 steps from :math:`\pi`) against the exact law :math:`\rho/Z`,
+    r"""Final states of 10000 Metropolis–Hastings chains on a ring of 40 states (:math:`\rho_x = (x+1)^2`,
+    asymmetric proposal, Hastings ratio, 20 steps from :math:`\pi`) against the exact law :math:`\rho/Z`,
     and the same for the chain without the Hastings ratio."""
-    n, chains, steps = 40, 20_000, 30
+    n, chains, steps = 40, 10_000, 20
     weights = sampling.ring_weights(n, 2)
     law = weights / weights.sum()
     figure = canvas()
