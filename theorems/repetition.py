@@ -103,7 +103,7 @@ def _rho_below_one(proof: Proof, chi: Poly) -> None:
     r"""Certify :math:`\rho(Q) < 1`: :math:`\chi_Q` has no real root in :math:`[1,\infty)`, and :math:`\rho(Q)` is a real root."""
     count = chi.count_roots(1, None)
     proof.certify(
-        "rho(Q) < 1: chi_Q has no real root >= 1",
+        r"$\rho(Q) < 1$: $\chi_Q$ has no real root $\ge 1$",
         sympy.Function("N_real")(chi.as_expr(), sympy.Interval(1, oo)),
         "=",
         Integer(0),
@@ -167,7 +167,7 @@ def _telescoping(proof: Proof) -> None:
         "partial sums telescope, term by term",
         (1 - q) * q**k,
         q**k - q ** (k + 1),
-        rule="sum over k = 1..K: (I - Q) sum_(k<=K) Q^k = Q - Q^(K+1); the remainder Q^(K+1) -> 0 iff rho(Q) < 1",
+        rule=r"sum over $k = 1..K$: $(I - Q)\sum_{k \le K} Q^k = Q - Q^{K+1}$; the remainder $Q^{K+1} \to 0$ iff $\rho(Q) < 1$",
         kind="general",
     )
 
@@ -178,7 +178,7 @@ def _log_derivative(proof: Proof) -> None:
         "log-derivative of chi = sum of 1/(x - lambda), induction step",
         sympy.diff((x - lam) * f(x), x) / ((x - lam) * f(x)),
         1 / (x - lam) + sympy.diff(f(x), x) / f(x),
-        rule="chi_n = (x - lambda_n) chi_(n-1); so chi'(1)/chi(1) = sum 1/(1 - lambda_i)",
+        rule=r"$\chi_n = (x - \lambda_n) \chi_{n-1}$; so $\chi\'(1)/\chi(1) = \sum_i 1/(1 - \lambda_i)$",
         kind="general",
     )
     proof.equal(
@@ -194,7 +194,7 @@ def _two_by_two(proof: Proof) -> None:
         "2x2 symbolic Q: resolvent trace = eigenvalue sum",
         resolvent_trace(SYMBOLIC_Q),
         eigen_sum,
-        rule="eigenvalues (a + d -+ sqrt((a - d)^2 + 4bc))/2",
+        rule=r"eigenvalues $(a + d \mp \sqrt{(a - d)^2 + 4bc})/2$",
         kind="general",
     )
     proof.equal(
@@ -243,7 +243,7 @@ def series_identity(weights: Weights) -> Derivation:
         f"instance: partial sum to K = {terms} plus exact remainder",
         partial + (Q ** (terms + 1) * (sympy.eye(Q.rows) - Q).inv()).trace(),
         total,
-        rule="sum_(k > K) Q^k = Q^(K+1) (I - Q)^-1",
+        rule=r"$\sum_{k > K} Q^k = Q^{K+1} (I - Q)^{-1}$",
         shown=(
             sympy.Add(Symbol(f"S_{terms}"), sympy.Function("tr")(Symbol(f"Q^{terms + 1}(I-Q)^(-1)")), evaluate=False),
             total,
@@ -285,7 +285,7 @@ def _real_part_bound(proof: Proof) -> None:
         (1 + r) * v / (u * (u**2 + 2 * v)),
         ">=",
         Integer(0),
-        rule=f"the gap {sympy.sstr(gap)} with u = 1 - r > 0 (r <= rho < 1), v = r - x >= 0 (Re lambda <= |lambda|)",
+        rule=rf"the gap ${sympy.latex(gap)}$ with $u = 1 - r > 0$ ($r \le \rho < 1$), $v = r - x \ge 0$ ($\operatorname{{Re}} \lambda \le |\lambda|$)",
         kind="general",
     )
     monotone = proof.equal(
@@ -296,11 +296,11 @@ def _real_part_bound(proof: Proof) -> None:
         kind="general",
     )
     proof.compare(
-        "so r <= rho gives r/(1 - r) <= rho/(1 - rho)",
+        r"so $r \le \rho$ gives $r/(1 - r) \le \rho/(1 - \rho)$",
         v / (u * w),
         ">=",
         Integer(0),
-        rule=f"{sympy.sstr(monotone)} with v = rho - r >= 0, u = 1 - rho > 0, w = 1 - r > 0",
+        rule=rf"${sympy.latex(monotone)}$ with $v = \rho - r \ge 0$, $u = 1 - \rho > 0$, $w = 1 - r > 0$",
         kind="general",
     )
 
@@ -327,7 +327,7 @@ def spectral_bound(weights: Weights) -> Derivation:
     above = chi.count_roots(threshold, None)
     perron = perron_root(chi)
     proof.certify(
-        "instance: R <= n rho/(1 - rho), i.e. rho >= R/(n + R)",
+        r"instance: $R \le n \rho/(1 - \rho)$, i.e. $\rho \ge R/(n + R)$",
         Symbol("R"),
         "<=",
         n * perron / (1 - perron),
@@ -371,19 +371,19 @@ def _two_by_two_row_sums(proof: Proof) -> None:
     )
     proof.equal("2x2: chi at the second row sum", chi.subs(x, high), c * (high - low), rule="same", kind="general")
     proof.compare(
-        "with a + b <= c + d: chi(s_min) <= 0",
+        r"with $a + b \le c + d$: $\chi(s_{\min}) \le 0$",
         -b * v,
         "<=",
         Integer(0),
-        rule="v = s_max - s_min >= 0; so s_min lies between the roots and rho >= s_min",
+        rule=r"$v = s_{\max} - s_{\min} \ge 0$; so $s_{\min}$ lies between the roots and $\rho \ge s_{\min}$",
         kind="general",
     )
     proof.compare(
-        "and chi(s_max) >= 0",
+        r"and $\chi(s_{\max}) \ge 0$",
         c * v,
         ">=",
         Integer(0),
-        rule="s_max >= s_min >= smaller root, so s_max >= rho",
+        rule=r"$s_{\max} \ge s_{\min} \ge$ the smaller root, so $s_{\max} \ge \rho$",
         kind="general",
     )
 
@@ -404,7 +404,7 @@ def row_sum_bounds(weights: Weights) -> Derivation:
     from_low = chi.count_roots(low, None)
     perron = perron_root(chi)
     proof.certify(
-        "instance: rho(Q) >= min row sum",
+        r"instance: $\rho(Q) \ge$ the least row sum",
         perron,
         ">=",
         low,
@@ -414,7 +414,7 @@ def row_sum_bounds(weights: Weights) -> Derivation:
     )
     strictly_above = chi.count_roots(high, None) - (1 if chi.eval(high) == 0 else 0)
     proof.certify(
-        "instance: rho(Q) <= max row sum",
+        r"instance: $\rho(Q) \le$ the largest row sum",
         perron,
         "<=",
         high,
@@ -482,7 +482,7 @@ def row_sum_bounds_sparse(rows: SparseRows) -> Derivation:
         f"ell = {float(lower)!r}, h = {float(upper)!r}, width {float(upper - lower):.3g}",
     )
     proof.certify(
-        "instance: rho(Q) >= min row sum",
+        r"instance: $\rho(Q) \ge$ the least row sum",
         Symbol("ell"),
         ">=",
         Symbol("s_min"),
@@ -491,7 +491,7 @@ def row_sum_bounds_sparse(rows: SparseRows) -> Derivation:
         check=f"s_min = {float(low)!r} <= ell = {float(lower)!r}",
     )
     proof.certify(
-        "instance: rho(Q) <= max row sum",
+        r"instance: $\rho(Q) \le$ the largest row sum",
         Symbol("h"),
         "<=",
         Symbol("s_max"),
@@ -557,7 +557,7 @@ def greedy_cycle(weights: Weights, periods: int) -> Derivation:
     )
     sums = [sum(Q.row(i)) for i in range(n)]
     proof.certify(
-        "every row sum of Q is 1, so rho(Q) <= 1 and rho(Q) = 1",
+        r"every row sum of $Q$ is 1, so $\rho(Q) \le 1$ and $\rho(Q) = 1$",
         sympy.Function("max_i")(Symbol("s_i")),
         "=",
         Integer(1),
@@ -573,11 +573,11 @@ def greedy_cycle(weights: Weights, periods: int) -> Derivation:
     partial = sum(sum(diagonal) for diagonal in diagonals[:horizon])
     base = diagonals[shortest - 1]
     proof.certify(
-        f"a cycle of length L = {shortest} keeps repeating: diag(Q^(jL)) >= diag(Q^L), tr(Q^L) >= L",
+        rf"a cycle of length $L = {shortest}$ keeps repeating: $\operatorname{{diag}}(Q^{{jL}}) \ge \operatorname{{diag}}(Q^L)$, $\operatorname{{tr}}(Q^L) \ge L$",
         sympy.Sum(sympy.Function("tr")(Symbol("Q") ** k), (k, 1, horizon)),
         ">=",
         Integer(horizon),
-        rule="fixed points of f^L are fixed by f^(jL); S_(ML) >= ML -> oo, so R = oo",
+        rule=r"fixed points of $f^L$ are fixed by $f^{jL}$; $S_{ML} \ge ML \to \infty$, so $R = \infty$",
         holds=traces[shortest - 1] >= shortest
         and all(e >= f for j in range(1, periods + 1) for e, f in zip(diagonals[j * shortest - 1], base))
         and partial >= horizon,
@@ -615,7 +615,7 @@ def _row_flattening(proof: Proof, n: int) -> None:
         sum((e - Rational(1, n)) ** 2 for e in row),
         ">=",
         Integer(0),
-        rule="sum p^2 - 1/n = sum (p - 1/n)^2 (Cauchy-Schwarz), so rho(Q) >= 1/n for every chain",
+        rule=r"$\sum p^2 - 1/n = \sum (p - 1/n)^2$ (Cauchy-Schwarz), so $\rho(Q) \ge 1/n$ for every chain",
     )
     uniform = charpoly(sympy.ones(n, n) / n**2)
     proof.certify(
@@ -729,7 +729,7 @@ def mixing_raises_rho(weights: Weights, lead_in: int, mix: Rational) -> Derivati
         weight,
         ">",
         Rational(1, block) ** (lead_in + 1),
-        rule="rho(Q_t) >= (cycle weight)^(1/(m+1)) > 1/r",
+        rule=r"$\rho(Q_t) \ge (\text{cycle weight})^{1/(m+1)} > 1/r$",
         holds=weight > Rational(1, block) ** (lead_in + 1),
         check=f"Q_t-weight of the cycle {cycle + cycle[:1]}: {sympy.N(weight, 6)}; r^-(m+1) = {sympy.N(Rational(1, block) ** (lead_in + 1), 6)}",
     )

@@ -238,7 +238,7 @@ def _general_rejection(proof: Proof, n: int) -> tuple[sympy.Expr, sympy.Expr, sy
         ),
     )
     proof.compare(
-        "the envelope makes it a probability", 1 / (1 + u[0]), "<=", Integer(1), rule="u_i >= 0, i.e. M q_i >= rho_i", kind="general"
+        "the envelope makes it a probability", 1 / (1 + u[0]), "<=", Integer(1), rule=r"$u_i \ge 0$, i.e. $M q_i \ge \rho_i$", kind="general"
     )
     joint = [qi * ai for qi, ai in zip(q, accept)]
     acceptance = proof.equal(
@@ -261,7 +261,7 @@ def _instance_acceptance(proof: Proof, n: int, slack: Rational) -> tuple[sympy.E
         envelope * q[tightest],
         ">=",
         rho[tightest],
-        rule="M = c max_i rho_i/q_i, c >= 1",
+        rule=r"$M = c \max_i \rho_i/q_i$, $c \ge 1$",
     )
     i = Symbol("i", integer=True)
     acceptance = proof.equal(
@@ -312,7 +312,7 @@ def _series_step(proof: Proof, description: str, term: sympy.Expr, value: sympy.
         sympy.Sum(term.subs(reject, ratio), (k, 1, oo)),
         "=",
         closed,
-        rule="geometric series and its termwise derivative, 0 <= r < 1",
+        rule=r"geometric series and its termwise derivative, $0 \le r < 1$",
         holds=how is not None,
         check=f"sympy Sum.doit() in r (derivative d/dr r*sum r^(k-1) for k r^(k-1)), at r = v/(1+v): {how}(value - rhs) = 0",
     )
@@ -330,7 +330,7 @@ def rejection_trials(n: int, slack: Rational) -> Derivation:
     acceptance_symbolic, joint, target = _general_rejection(proof, GENERAL_STATES)
     geometric = 1 / (1 + v)
     series = sympy.Sum(reject ** (k - 1), (k, 1, oo)).doit()
-    _series_step(proof, "P(T = k) = (1 - a)^(k-1) a sums to one", reject ** (k - 1) * geometric, geometric * series, Integer(1))
+    _series_step(proof, r"$P(T = k) = (1 - a)^{k-1} a$ sums to one", reject ** (k - 1) * geometric, geometric * series, Integer(1))
     termwise = geometric * sympy.diff(reject * series, reject)
     _series_step(proof, "E[T] = 1/a = M/Z", k * reject ** (k - 1) * geometric, termwise, 1 + v)
     rejections = (1 - acceptance_symbolic) ** (k - 1)
@@ -388,11 +388,11 @@ def rejection_continuous(scale: Rational, slack: Rational) -> Derivation:
     supremum = proof.equal("sup rho/q at |x| = 1/s", at_best, 2 * scale * exp(1 / (2 * scale**2)), rule="substitute")
     envelope = slack * supremum
     proof.compare(
-        "envelope: M >= sup rho/q", sympy.Mul(slack, supremum, evaluate=False), ">=", supremum, rule="M = c sup rho/q, c >= 1"
+        r"envelope: $M \ge \sup \rho/q$", sympy.Mul(slack, supremum, evaluate=False), ">=", supremum, rule=r"$M = c \sup \rho/q$, $c \ge 1$"
     )
     Z = proof.equal("normaliser", Integral(rho, (x, -oo, oo)), sqrt(2 * pi), rule="Gaussian integral")
     accepted_mass = Integral(q * (rho / (envelope * q)), (x, -oo, oo))
-    acceptance = proof.equal("P(accept) = int q rho/(M q)", accepted_mass, Z / envelope, rule="rho <= M q")
+    acceptance = proof.equal("P(accept) = int q rho/(M q)", accepted_mass, Z / envelope, rule=r"$\rho \le M q$")
     proof.equal(
         "accepted density", q * (rho / (envelope * q)) / acceptance, rho / Z, rule="Bayes",
         shown=(Function("q")(x) * Function("alpha")(x) / Function("P")(Symbol("accept")), rho / Z),
@@ -611,7 +611,7 @@ def irreducible_aperiodic(proof: Proof, kernel: Kernel, proposal: Kernel, size: 
         Function("zeros")((1 + Symbol("A")) ** (size - 1)),
         "=",
         Integer(0),
-        rule="(I + A)^(n-1) > 0 iff every state reaches every state",
+        rule=r"$(I + A)^{n-1} > 0$ iff every state reaches every state",
         holds=len(classes) == 1,
         check=f"{len(classes)} communicating class(es): " + " | ".join("{" + ", ".join(map(str, c)) + "}" for c in classes),
     )
@@ -634,11 +634,11 @@ def irreducible_aperiodic(proof: Proof, kernel: Kernel, proposal: Kernel, size: 
     wielandt = (size - 1) ** 2 + 1
     positive = _boolean_power(steps, wielandt).nnz()
     proof.certify(
-        "primitive: P^m > 0, m = (n-1)^2 + 1",
+        r"primitive: $P^m > 0$, $m = (n-1)^2 + 1$",
         Function("positive")(Symbol("A") ** wielandt),
         "=",
         Integer(size**2),
-        rule="Wielandt; Perron-Frobenius then gives P^t(x, .) -> pi",
+        rule=r"Wielandt; Perron-Frobenius then gives $P^t(x, \cdot) \to \pi$",
         holds=positive == size**2,
         check=f"boolean power {wielandt}: {positive} of {size**2} entries positive",
     )

@@ -50,6 +50,7 @@ RHO_BELOW_ONE = Hypothesis(
     "the series needs rho(Q) < 1, i.e. no cycle of one-hot rows; greedy=1 makes every row one-hot, "
     "and a map of a finite set always has a cycle",
     witness={"greedy": 1},
+    latex=r"$\rho(Q) < 1$",
 )
 ONE_HOT = Hypothesis(
     "greedy one-hot chain",
@@ -319,7 +320,7 @@ FAMILY = Family(
         ),
         Claim(
             id="repetition.repeated_walks",
-            title="R is the expected number of repeated loops of a decoding run (R1)",
+            title=r"$R$ is the expected number of repeated loops of a decoding run (R1)",
             statement=(
                 r"R = \sum_{i} E_i\bigl[\#\{k \ge 1: X_{1..k} = Y_{1..k},\ X_k = i\}\bigr]"
                 r" = \sum_{k\ge1}\operatorname{tr}(Q^k),\quad X, Y \text{ independent runs from } i"
@@ -358,7 +359,7 @@ FAMILY = Family(
         ),
         Claim(
             id="repetition.row_sum_bounds",
-            title="Row sums of P squared bound the spectral radius (R3)",
+            title=r"Row sums of $P \circ P$ bound the spectral radius (R3)",
             statement=r"\min_i \sum_j P_{ij}^2 \;\le\; \rho(P\circ P) \;\le\; \max_i \sum_j P_{ij}^2",
             parameters=(
                 Parameter("n", int, quick=4, full=2000, low=2, high=20_000, doc="number of tokens (states of the chain)"),
@@ -384,7 +385,7 @@ FAMILY = Family(
         ),
         Claim(
             id="repetition.greedy_cycle",
-            title="A greedy chain cycles: rho = 1 and R diverges (R4)",
+            title=r"A greedy chain cycles: $\rho = 1$ and $R$ diverges (R4)",
             statement=(
                 r"P \text{ one-hot} \;\Longrightarrow\; \rho(Q) = 1,\ R = \infty;\quad"
                 r"\operatorname{mult}_{\lambda=1}\chi_Q = \#\text{cycles of the greedy map}"
@@ -408,7 +409,7 @@ FAMILY = Family(
         ),
         Claim(
             id="repetition.flattening",
-            title="Mixing with the uniform row lowers the row-sum bound, and rho along the instance's ladder (R5)",
+            title=r"Mixing with the uniform row lowers the row-sum bound, and $\rho$ along the instance's ladder (R5)",
             statement=(
                 r"P_s = (1 - \tfrac{s}{G})P + \tfrac{s}{G}\tfrac{\mathbf 1\mathbf 1^T}{n}:\ "
                 r"\textstyle\sum_j (P_s)_{ij}^2 - \tfrac1n = (1-\tfrac{s}{G})^2\bigl(\sum_j P_{ij}^2 - \tfrac1n\bigr),\ "
@@ -445,7 +446,7 @@ FAMILY = Family(
         ),
         Claim(
             id="repetition.mixing_can_raise_rho",
-            title="Mixing with the uniform row can raise rho: R5 fails in general (R5)",
+            title=r"Mixing with the uniform row can raise $\rho$: R5 fails in general (R5)",
             statement=(
                 r"P = \text{phrase } 0\to\dots\to m \text{ into a flat block of } r:\quad"
                 r"\max_i \textstyle\sum_j (P_t)_{ij}^2 < \max_i \sum_j P_{ij}^2 \text{ but } \rho(Q_t) > \rho(Q_0) = \tfrac1r"

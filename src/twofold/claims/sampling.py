@@ -400,7 +400,7 @@ FAMILY = Family(
                 Hypothesis(
                     "Hastings correction",
                     lambda p: p["hastings"] or p["lean"] == 0.5,
-                    "an asymmetric proposal (lean != 0.5) needs the q(x|y)/q(y|x) factor (hastings = true)",
+                    "an asymmetric proposal (lean other than 0.5) needs the q(x|y)/q(y|x) factor (hastings = true)",
                     witness={"hastings": False, "lean": 0.7},
                 ),
             ),
