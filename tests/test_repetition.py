@@ -406,3 +406,19 @@ def test_sparse_enclosure_rejects_a_wrong_rho() -> None:
     moved = twofold.Derivation(derivation.steps, sympy.Tuple(centre * (1 + sympy.Rational(1, 10**12)), radius), "")
     assert c.compare(derivation, estimate, params).agree
     assert not c.compare(moved, estimate, params).agree
+
+
+def test_sparse_spectral_bound_at_a_thousand_tokens() -> None:
+    """n = 1000, 5 tokens per row: rho < 1 certified exactly, the LU value of R inside [tr Q, n h/(1-h)], rho enclosures meet;
+    the same comparison refuses a numeric R moved beyond the exact bound."""
+    import dataclasses
+
+    c = claim("repetition.spectral_bound")
+    params = c.resolve(n=1000, width=5, chains=10)
+    verdict = c.verify(seed=0, n=1000, width=5, chains=10)
+    assert verdict.passed, verdict.summary()
+    assert verdict.derivation.proved_for and len(verdict.derivation.result) == 4
+    low, high = (float(part) for part in verdict.derivation.result[2:])
+    assert low <= verdict.estimate.value <= high
+    beyond = dataclasses.replace(verdict.estimate, value=2 * high, interval=(2 * high, 2 * high))
+    assert not c.compare(verdict.derivation, beyond, params).agree

@@ -463,6 +463,34 @@ def row_sum_bounds_sparse(rows: SparseRows) -> Derivation:
     """
     proof = Proof()
     _two_by_two_row_sums(proof)
+    _, lower, upper, low, high = _sparse_enclosure(proof, rows)
+    proof.certify(
+        "instance: $\\rho(Q) \\ge$ the least row sum",
+        Symbol("ell"),
+        ">=",
+        Symbol("s_min"),
+        rule="exact comparison of rationals",
+        holds=low <= lower,
+        check=f"s_min = {float(low)!r} <= ell = {float(lower)!r}",
+    )
+    proof.certify(
+        "instance: $\\rho(Q) \\le$ the largest row sum",
+        Symbol("h"),
+        "<=",
+        Symbol("s_max"),
+        rule="exact comparison of rationals",
+        holds=upper <= high,
+        check=f"h = {float(upper)!r} <= s_max = {float(high)!r}",
+    )
+    centre, radius = (lower + upper) / 2, (upper - lower) / 2
+    return proof.finish(
+        result=Tuple(Rational(centre.numerator, centre.denominator), Rational(radius.numerator, radius.denominator)),
+        conclusion=rf"{float(low):.6g} \le \rho(Q) \in [{float(lower):.15g}, {float(upper):.15g}] \le {float(high):.6g}",
+    )
+
+
+def _sparse_enclosure(proof: Proof, rows: SparseRows) -> tuple[list, Fraction, Fraction, Fraction, Fraction]:
+    """Exact rational Q of a sparse chain, and the certified Collatz-Wielandt enclosure [ell, h] of rho(Q); also s_min, s_max."""
     n = len(rows)
     exact_rows = [[(j, Fraction(w * w, sum(e for _, e in row) ** 2)) for j, w in row] for row in rows]
     sums = [sum((q for _, q in row), Fraction(0)) for row in exact_rows]
@@ -481,28 +509,48 @@ def row_sum_bounds_sparse(rows: SparseRows) -> Derivation:
         check=f"exact rational arithmetic over {nonzeros} nonzeros of Q (n = {n}): "
         f"ell = {float(lower)!r}, h = {float(upper)!r}, width {float(upper - lower):.3g}",
     )
+    return exact_rows, lower, upper, low, high
+
+
+def spectral_bound_sparse(rows: SparseRows) -> Derivation:
+    r"""R2 at scale (sparse chain, :math:`n` in the thousands): the bound in general, the instance by exact enclosures.
+
+    General: the Neumann series and :math:`\operatorname{Re}\frac{\lambda}{1-\lambda} \le \frac{\rho}{1-\rho}` (as for
+    small :math:`n`).  Instance, exact rationals: :math:`\rho(Q) \in [\ell, h]` (Collatz–Wielandt), :math:`h < 1` so the
+    series converges, and :math:`R \in [\operatorname{tr} Q,\ n h/(1-h)]` — the lower end because every
+    :math:`\operatorname{tr}(Q^k) \ge 0`, the upper end the bound itself at the top of the enclosure
+    (:math:`r/(1-r)` is increasing).  Result: ``Tuple(rho centre, rho radius, R low, R high)``.
+    """
+    proof = Proof()
+    neumann(proof)
+    _real_part_bound(proof)
+    exact_rows, lower, upper, _, _ = _sparse_enclosure(proof, rows)
+    n = len(rows)
     proof.certify(
-        r"instance: $\rho(Q) \ge$ the least row sum",
-        Symbol("ell"),
-        ">=",
-        Symbol("s_min"),
-        rule="exact comparison of rationals",
-        holds=low <= lower,
-        check=f"s_min = {float(low)!r} <= ell = {float(lower)!r}",
-    )
-    proof.certify(
-        r"instance: $\rho(Q) \le$ the largest row sum",
+        "instance: $\\rho(Q) \\le h < 1$, so the series converges",
         Symbol("h"),
-        "<=",
-        Symbol("s_max"),
-        rule="exact comparison of rationals",
-        holds=upper <= high,
-        check=f"h = {float(upper)!r} <= s_max = {float(high)!r}",
+        "<",
+        Integer(1),
+        rule="Collatz-Wielandt upper end, exact",
+        holds=upper < 1,
+        check=f"h = {float(upper)!r}",
     )
-    centre, radius = (lower + upper) / 2, (upper - lower) / 2
+    trace = sum((q for i, row in enumerate(exact_rows) for j, q in row if j == i), Fraction(0))
+    top = n * upper / (1 - upper)
+    proof.certify(
+        "instance: $\\operatorname{tr} Q \\le R \\le n h/(1-h)$",
+        sympy.Function("tr")(Symbol("Q")),
+        "<=",
+        n * Symbol("h") / (1 - Symbol("h")),
+        rule="$\\operatorname{tr}(Q^k) \\ge 0$; $R \\le n\\rho/(1-\\rho) \\le n h/(1-h)$",
+        holds=trace <= top,
+        check=f"tr Q = {float(trace)!r}, n h/(1 - h) = {float(top)!r}",
+    )
+    as_rational = lambda f: Rational(f.numerator, f.denominator)  # noqa: E731
     return proof.finish(
-        result=Tuple(Rational(centre.numerator, centre.denominator), Rational(radius.numerator, radius.denominator)),
-        conclusion=rf"{float(low):.6g} \le \rho(Q) \in [{float(lower):.15g}, {float(upper):.15g}] \le {float(high):.6g}",
+        result=Tuple(as_rational((lower + upper) / 2), as_rational((upper - lower) / 2), as_rational(trace), as_rational(top)),
+        conclusion=rf"R \le n\rho/(1-\rho) \le {float(top):.6g},\ \rho \in [{float(lower):.15g}, {float(upper):.15g}]",
+        proved_for=r"every chain with $\rho(Q) < 1$, complex eigenvalues included",
     )
 
 

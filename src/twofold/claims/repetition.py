@@ -105,7 +105,31 @@ def _series_and_eigen(derivation: Derivation, estimate: Estimate, params: dict[s
     )
 
 
+def _meets(what: str, exact: tuple[float, float], estimate: tuple[float, float], value: float) -> Comparison:
+    """Two intervals, an exact enclosure and a rigorous numeric one, intersect; statistic = the gap between them."""
+    gap = max(estimate[0] - exact[1], exact[0] - estimate[1], 0.0)
+    return Comparison(
+        method=f"the exact enclosure of {what} meets the estimate's interval",
+        statistic=gap, threshold=0.0, exact=(exact[0] + exact[1]) / 2, estimate=value, agree=gap == 0.0,
+        detail=f"exact [{exact[0]:.17g}, {exact[1]:.17g}], estimate [{estimate[0]:.17g}, {estimate[1]:.17g}]",
+    )
+
+
+def _tightness_at_scale(derivation: Derivation, estimate: Estimate) -> Comparison:
+    centre, radius, low, high = (crosscheck.exact_float(part) for part in derivation.result)
+    return crosscheck.all_of(
+        _meets(r"$\rho(Q)$", (centre - radius, centre + radius), estimate.details["rho_interval"], estimate.details["rho"]),
+        _meets(r"$R$ (from $\operatorname{tr} Q$ to the bound $nh/(1-h)$)", (low, high), estimate.interval, estimate.value),
+        crosscheck.at_most(
+            estimate.details["bound_violations"], 0,
+            r"counterexamples found among random chains ($R > n\rho/(1-\rho)$) = 0",
+        ),
+    )
+
+
 def _tightness(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
+    if isinstance(derivation.result, sympy.Tuple):
+        return _tightness_at_scale(derivation, estimate)
     survey = estimate.details["survey"]
     medians = ", ".join(f"{alpha:g}: {m:.3f}" for alpha, m in survey["median_ratio"].items())
     return crosscheck.all_of(
@@ -134,9 +158,7 @@ def _row_sum_derive(p: dict[str, Any]) -> Derivation:
     weights = _row_sum_instance(p)
     if p["width"] == 0 and p["n"] <= DENSE_EXACT:
         return exact.row_sum_bounds(weights.tolist())
-    csr = scipy.sparse.csr_matrix(weights)
-    rows = [list(zip(csr.indices[a:b].tolist(), csr.data[a:b].tolist())) for a, b in zip(csr.indptr[:-1], csr.indptr[1:])]
-    return exact.row_sum_bounds_sparse(rows)
+    return exact.row_sum_bounds_sparse(_sparse_rows(weights))
 
 
 def _row_sum_estimate(p: dict[str, Any], seed: int, dense: Any = None, sparse: Any = None) -> Estimate:
@@ -144,6 +166,24 @@ def _row_sum_estimate(p: dict[str, Any], seed: int, dense: Any = None, sparse: A
     if p["width"] == 0 and p["n"] <= DENSE_EXACT:
         return (dense or numeric.collatz_wielandt)(numeric.transition_matrix(weights), p["chains"], seed)
     return (sparse or numeric.collatz_sparse)(numeric.sparse_chain(scipy.sparse.csr_matrix(weights)), p["chains"], seed)
+
+
+def _bound_derive(p: dict[str, Any]) -> Derivation:
+    if p["width"] == 0 and p["n"] <= DENSE_EXACT:
+        return exact.spectral_bound(_exact_weights(p))
+    return exact.spectral_bound_sparse(_sparse_rows(_row_sum_instance({**p, "width": p["width"] or p["n"]})))
+
+
+def _bound_estimate(p: dict[str, Any], seed: int) -> Estimate:
+    if p["width"] == 0 and p["n"] <= DENSE_EXACT:
+        return numeric.bound_tightness(_chain(p), p["chains"], seed)
+    weights = _row_sum_instance({**p, "width": p["width"] or p["n"]})
+    return numeric.bound_sparse(numeric.sparse_chain(scipy.sparse.csr_matrix(weights)), p["chains"], seed)
+
+
+def _sparse_rows(weights: Any) -> list[list[tuple[int, int]]]:
+    csr = scipy.sparse.csr_matrix(weights)
+    return [list(zip(csr.indices[a:b].tolist(), csr.data[a:b].tolist())) for a, b in zip(csr.indptr[:-1], csr.indptr[1:])]
 
 
 def _enclosure(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
@@ -343,10 +383,19 @@ FAMILY = Family(
             id="repetition.spectral_bound",
             title="Spectral bound on repetition, complex eigenvalues included (R2)",
             statement=r"R \le n\,\frac{\rho}{1-\rho},\quad \rho = \rho(Q) < 1",
-            parameters=(SIZE, CHAIN, _greedy(0), SURVEY),
+            parameters=(
+                Parameter("n", int, quick=4, full=1000, low=2, high=2000, doc="number of tokens (states of the chain)"),
+                CHAIN,
+                _greedy(0),
+                Parameter(
+                    "width", int, quick=0, full=5, low=0, high=64,
+                    doc="0: dense integer weights; w > 0: a sparse chain with w tokens per row (scipy.sparse)",
+                ),
+                Parameter("chains", int, quick=200, full=500, low=1, high=20_000, doc="random Dirichlet chains per concentration"),
+            ),
             hypotheses=(RHO_BELOW_ONE,),
-            derive=lambda p: exact.spectral_bound(_exact_weights(p)),
-            estimate=lambda p, seed: numeric.bound_tightness(_chain(p), p["chains"], seed),
+            derive=_bound_derive,
+            estimate=_bound_estimate,
             compare=_tightness,
             resolution=(
                 _relative(
