@@ -627,8 +627,11 @@ def local_weights(states: np.ndarray, coordinate: np.ndarray, values: int) -> np
     grid = np.arange(values)[None, :]
     left = np.where(coordinate > 0, states[rows, np.maximum(coordinate - 1, 0)], -1)
     right = np.where(coordinate < dims - 1, states[rows, np.minimum(coordinate + 1, dims - 1)], -1)
-    agreements = (grid == left[:, None]).astype(float) + (grid == right[:, None])
-    return (grid + 1.0) * 2.0**agreements
+    agreements = (grid == left[:, None]).view(np.int8) + (grid == right[:, None]).view(np.int8)
+    return (grid + 1.0) * _POWERS_OF_TWO[agreements]
+
+
+_POWERS_OF_TWO = np.array([1.0, 2.0, 4.0])
 
 
 def gibbs_chain(dims: int, values: int, power: int) -> Transition:
@@ -642,9 +645,10 @@ def gibbs_chain(dims: int, values: int, power: int) -> Transition:
         rows = np.arange(states.shape[0])
         coordinate = rng.integers(dims, size=rows.size)
         local = local_weights(states, coordinate, values)
-        proposal = local**power
-        cumulative = np.cumsum(proposal / proposal.sum(axis=1, keepdims=True), axis=1)
-        new = np.minimum((cumulative <= rng.random(rows.size)[:, None]).sum(axis=1), values - 1)
+        proposal = local if power == 1 else local**power
+        cumulative = np.cumsum(proposal, axis=1)
+        threshold = rng.random(rows.size) * cumulative[:, -1]
+        new = np.minimum((cumulative <= threshold[:, None]).sum(axis=1), values - 1)
         old = states[rows, coordinate]
         ratio = (local[rows, new] / local[rows, old]) * (proposal[rows, old] / proposal[rows, new])
         accept = rng.random(rows.size) < ratio
