@@ -48,12 +48,11 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from twofold.contract import Estimate, NumericError
+from twofold.numerics.stats import LawFit, mean_with_batches, proportion
+from twofold.numerics.stats import law_fit as stats_law_fit
 
 ALPHA = 1e-7
 """Significance level of every test here: a correct claim fails one test with probability <= 1e-7."""
-
-MIN_EXPECTED = 5.0
-"""Chi-square cells with a smaller expected count are pooled."""
 
 MIXED_TV = 1e-9
 """Convergence runs are long enough that TV(P^t(x0, .), pi), computed by float matrix powers, is below this."""
@@ -62,54 +61,9 @@ MIXED_TV = 1e-9
 # ---------------------------------------------------------------- statistical tests
 
 
-@dataclass(frozen=True)
-class LawFit:
-    """Outcome of :func:`law_fit`: chi-square against its critical value, TV against its bound."""
-
-    chi2: float
-    dof: int
-    critical: float
-    p_value: float
-    tv: float
-    tv_bound: float
-    samples: int
-
-    @property
-    def passed(self) -> bool:
-        return self.chi2 <= self.critical and self.tv <= self.tv_bound
-
-
-def _pooled(observed: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge the cells with the smallest expected counts until every cell expects at least :data:`MIN_EXPECTED`."""
-    small = int(np.sum(expected < MIN_EXPECTED))
-    if small == 0:
-        return observed, expected
-    order = np.argsort(expected, kind="stable")
-    cut = max(small, int(np.searchsorted(np.cumsum(expected[order]), MIN_EXPECTED)) + 1)
-    kept, pooled = order[cut:], order[:cut]
-    return np.append(observed[kept], observed[pooled].sum()), np.append(expected[kept], expected[pooled].sum())
-
-
 def law_fit(counts: np.ndarray, probabilities: np.ndarray, alpha: float = ALPHA) -> LawFit:
-    r"""Test that ``counts`` (N i.i.d. draws) come from ``probabilities``, by chi-square and by TV, each at ``alpha``."""
-    observed = np.asarray(counts, dtype=float)
-    law = np.asarray(probabilities, dtype=float)
-    total = observed.sum()
-    if total == 0:
-        raise NumericError("no draws to test")
-    tv = 0.5 * float(np.abs(observed / total - law).sum())
-    tv_bound = 0.5 * math.sqrt((law.size - 1) / total) + math.sqrt(math.log(1 / alpha) / (2 * total))
-    impossible = bool(np.any((law == 0) & (observed > 0)))
-    cells, expected = _pooled(observed[law > 0], total * law[law > 0])
-    dof = cells.size - 1
-    if impossible:
-        chi2, p_value = math.inf, 0.0
-    elif dof == 0:
-        chi2, p_value = 0.0, 1.0
-    else:
-        chi2, p_value = (float(value) for value in stats.chisquare(cells, expected * total / expected.sum()))
-    critical = float(stats.chi2.isf(alpha, dof)) if dof else 0.0
-    return LawFit(chi2, dof, critical, p_value, tv, tv_bound, int(total))
+    r"""Test that ``counts`` (N i.i.d. draws) come from ``probabilities``: :func:`twofold.numerics.stats.law_fit` at ``alpha``."""
+    return stats_law_fit(counts, probabilities, alpha)
 
 
 def proportion_interval(successes: int, trials: int, alpha: float = ALPHA) -> tuple[float, float]:
@@ -176,13 +130,12 @@ def rejection_finite(n: int, slack: float, samples: int, seed: int) -> Estimate:
     kept = int(accepted.sum())
     if kept == 0:
         raise NumericError(f"none of {samples} proposals was accepted")
-    return Estimate(
-        value=kept / samples,
-        interval=proportion_interval(kept, samples),
-        method=f"vectorised rejection sampler; Clopper-Pearson interval at 1 - {ALPHA:g}",
-        n=samples,
-        seed=seed,
-        details={"accepted": kept, "counts": np.bincount(proposals[accepted], minlength=n)},
+    return proportion(
+        accepted,
+        "acceptance rate of a vectorised rejection sampler",
+        seed,
+        accepted=kept,
+        counts=np.bincount(proposals[accepted], minlength=n),
     )
 
 
@@ -199,15 +152,19 @@ def rejection_trials(n: int, slack: float, draws: int, seed: int) -> Estimate:
         flags.append(_propose_and_test(rng, rho, q, envelope, draws)[1])
         found += int(flags[-1].sum())
     trials = np.diff(np.flatnonzero(np.concatenate(flags)), prepend=-1)[:draws]
-    mean, error = mean_and_error(trials)
-    return Estimate(
-        value=mean,
-        stderr=error,
-        method="trials until acceptance, vectorised over batches of proposals",
-        n=draws,
-        seed=seed,
-        details={"histogram": np.bincount(trials)[1:], "max_trials": int(trials.max())},
+    return mean_with_batches(
+        trials,
+        "trials until acceptance, vectorised over batches of proposals",
+        seed,
+        histogram=np.bincount(trials)[1:],
+        max_trials=int(trials.max()),
     )
+
+
+def _variant_trials_stderr_without_sqrt(n: int, slack: float, draws: int, seed: int) -> Estimate:
+    r"""Known-false: the standard error of the mean trials reported as :math:`s`, without the :math:`1/\sqrt m`."""
+    right = rejection_trials(n, slack, draws, seed)
+    return dataclasses.replace(right, stderr=right.stderr * math.sqrt(right.n))
 
 
 def _laplace_log_ratio(points: np.ndarray, scale: float) -> np.ndarray:
@@ -235,18 +192,14 @@ def rejection_continuous(scale: float, slack: float, samples: int, seed: int) ->
     kept = int(accepted.sum())
     if kept < 2:
         raise NumericError(f"only {kept} of {samples} proposals accepted")
-    return Estimate(
-        value=kept / samples,
-        interval=proportion_interval(kept, samples),
-        method=f"Laplace proposals, envelope by scipy.optimize; Clopper-Pearson at 1 - {ALPHA:g}",
-        n=samples,
-        seed=seed,
-        details={
-            "accepted": kept,
-            "envelope": math.exp(log_envelope),
-            "argmax": float(best.x),
-            "ks": ks_fit(proposals[accepted], stats.norm.cdf),
-        },
+    return proportion(
+        accepted,
+        "acceptance rate of Laplace proposals, envelope by scipy.optimize",
+        seed,
+        accepted=kept,
+        envelope=math.exp(log_envelope),
+        argmax=float(best.x),
+        ks=ks_fit(proposals[accepted], stats.norm.cdf),
     )
 
 
@@ -264,19 +217,45 @@ def importance(n: int, hole: int, batch: int, replications: int, samples: int, s
     rng = np.random.default_rng(seed)
     rho, q = finite_target(n), finite_proposal(n, hole)
     draws = rng.choice(n, size=(replications, batch), p=q)
-    z_mean, z_error = mean_and_error((rho[draws] / q[draws]).mean(axis=1))
     points = rng.choice(n, size=samples, p=q)
     weights = rho[points] / q[points]
-    snis = float(np.sum(weights * points) / weights.sum())
-    snis_error = float(np.sqrt(np.sum(weights**2 * (points - snis) ** 2)) / weights.sum())
-    return Estimate(
-        value=z_mean,
-        stderr=z_error,
-        method=f"mean of {replications} replications of Z_hat over {batch} draws",
-        n=replications * batch,
-        seed=seed,
-        details={"snis": snis, "snis_stderr": snis_error, "snis_samples": samples, "max_weight": float(weights.max())},
+    snis, snis_error, snis_replicate = snis_estimate(weights, points.astype(float))
+    return mean_with_batches(
+        (rho[draws] / q[draws]).mean(axis=1),
+        f"mean of {replications} replications of Z_hat over {batch} draws",
+        seed,
+        snis=snis,
+        snis_stderr=snis_error,
+        snis_replicate_stderr=snis_replicate,
+        snis_samples=samples,
+        max_weight=float(weights.max()),
     )
+
+
+def _variant_snis_unnormalised(n: int, hole: int, batch: int, replications: int, samples: int, seed: int) -> Estimate:
+    r"""Known-false: :math:`\frac1N\sum_k w_k f(x_k)` reported as the self-normalised estimate (no division by :math:`\sum w/N`)."""
+    right = importance(n, hole, batch, replications, samples, seed)
+    rng = np.random.default_rng(seed + 1)
+    rho, q = finite_target(n), finite_proposal(n, hole)
+    points = rng.choice(n, size=samples, p=q)
+    terms = rho[points] / q[points] * points
+    mean, error, replicate = snis_estimate(np.ones(samples), terms)
+    return dataclasses.replace(right, details={**right.details, "snis": mean, "snis_stderr": error, "snis_replicate_stderr": replicate})
+
+
+def snis_estimate(weights: np.ndarray, values: np.ndarray, batches: int = 100) -> tuple[float, float, float]:
+    r"""Self-normalised estimate :math:`\sum w f/\sum w`, its delta-method s.e., and the s.e. from ``batches`` batch estimates.
+
+    Delta method: :math:`\sqrt{\sum_k w_k^2 (f_k - \hat\mu)^2}/\sum_k w_k`.  Batch means: the SNIS
+    estimate of each of :math:`B` consecutive batches, :math:`s_B/\sqrt B`; each batch estimate has an
+    :math:`O(B/N)` bias and the same delta-method variance times :math:`B`, so the two agree to :math:`O(B/N)`.
+    """
+    mean = float(np.sum(weights * values) / weights.sum())
+    error = float(np.sqrt(np.sum(weights**2 * (values - mean) ** 2)) / weights.sum())
+    size = weights.size // batches
+    w, f = weights[: size * batches].reshape(batches, size), values[: size * batches].reshape(batches, size)
+    parts = np.sum(w * f, axis=1) / w.sum(axis=1)
+    return mean, error, float(parts.std(ddof=1) / math.sqrt(batches) * math.sqrt(size * batches / weights.size))
 
 
 # ---------------------------------------------------------------- many chains at once
@@ -310,15 +289,7 @@ class ChainRun:
 
     def estimate(self, chains: str, seed: int, details: dict[str, Any]) -> Estimate:
         """:meth:`mean_and_error` as an :class:`Estimate`; ``chains`` describes the chains for its method."""
-        mean, error = self.mean_and_error()
-        return Estimate(
-            value=mean,
-            stderr=error,
-            method=f"{chains}; between-chain s.e. of per-chain means",
-            n=int(self.means.size),
-            seed=seed,
-            details=details,
-        )
+        return mean_with_batches(self.means, f"{chains}; between-chain s.e. of per-chain means", seed, **details)
 
     def acceptance(self) -> tuple[float, float]:
         """Acceptance rate and its between-chain standard error (flags inside one chain are correlated; chains are not)."""
@@ -395,6 +366,18 @@ def mh_matrix(weights: np.ndarray, proposal: np.ndarray, hastings: bool = True) 
     return kernel
 
 
+def _variant_acceptance_missing_hastings(weights: np.ndarray, proposal: np.ndarray, hastings: bool = True) -> np.ndarray:
+    r"""Known-false: :math:`\min(1, \rho_y/\rho_x)` whatever the proposal (the Hastings factor dropped)."""
+    return mh_acceptance(weights, proposal, hastings=False)
+
+
+def _variant_acceptance_inverted(weights: np.ndarray, proposal: np.ndarray, hastings: bool = True) -> np.ndarray:
+    r"""Known-false: :math:`\min(1, \rho_x q(y|x)/(\rho_y q(x|y)))`, the MH ratio upside down."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = weights[:, None] / weights[None, :] * (proposal / proposal.T)
+    return np.where(proposal > 0, np.minimum(1.0, np.nan_to_num(ratio)), 0.0)
+
+
 def mh_step(acceptance: np.ndarray, propose: Callable[[np.random.Generator, np.ndarray], np.ndarray]) -> Transition:
     r"""The MH transition on a finite space: ``propose`` a state for every chain, accept w.p. ``acceptance[x, y]``.
 
@@ -466,14 +449,16 @@ def ring_propose(rng: np.random.Generator, states: np.ndarray, moves: RingMoves)
     return np.where(rng.random(states.size) < moves.gate[move], moves.target[move], states)
 
 
-def ring_chain(n: int, skew: int, lean: float, bridge: float, hastings: bool) -> Transition:
+def ring_chain(n: int, skew: int, lean: float, bridge: float, hastings: bool, acceptance_rule: Callable = None) -> Transition:
     """The ring MH transition: the proposal sampled move by move (:func:`ring_propose`), accepted by :func:`mh_acceptance`."""
-    acceptance = mh_acceptance(ring_weights(n, skew), ring_proposal(n, lean, bridge), hastings)
+    acceptance = (acceptance_rule or mh_acceptance)(ring_weights(n, skew), ring_proposal(n, lean, bridge), hastings)
     moves = ring_moves(n, lean, bridge)
     return mh_step(acceptance, lambda rng, states: ring_propose(rng, states, moves))
 
 
-def mh_stationary(n: int, skew: int, lean: float, hastings: int, chains: int, steps: int, seed: int) -> Estimate:
+def mh_stationary(
+    n: int, skew: int, lean: float, hastings: int, chains: int, steps: int, seed: int, acceptance: Callable | None = None
+) -> Estimate:
     r"""M3: ``chains`` ring chains started i.i.d. from :math:`\pi`, ``steps`` MH steps each, all run at once.
 
     Value: :math:`E_\pi x` estimated by the mean of the per-chain time averages
@@ -485,7 +470,7 @@ def mh_stationary(n: int, skew: int, lean: float, hastings: int, chains: int, st
     rng = np.random.default_rng(seed)
     weights, proposal = ring_weights(n, skew), ring_proposal(n, lean, 1.0)
     start = rng.choice(n, size=chains, p=weights / weights.sum())
-    run = run_chains(rng, start, ring_chain(n, skew, lean, 1.0, bool(hastings)), steps, observe=lambda states: states)
+    run = run_chains(rng, start, ring_chain(n, skew, lean, 1.0, bool(hastings), acceptance), steps, observe=lambda states: states)
     return run.estimate(
         f"{chains} independent MH chains from pi, {steps} steps each",
         seed,
@@ -605,105 +590,122 @@ def mh_continuous(step: float, drift: float, chains: int, steps: int, seed: int)
 # ---------------------------------------------------------------- M4 Gibbs
 
 
-def gibbs_states(dims: int, values: int) -> np.ndarray:
-    """All states, one per row, in ``itertools.product`` order (first coordinate most significant)."""
-    return np.array(list(itertools.product(range(values), repeat=dims)), dtype=int).reshape(-1, dims)
+def gibbs_transfer(values: int) -> np.ndarray:
+    r""":math:`T[u, w] = 2^{[u = w]}(w + 1)`: the weight a coordinate with value :math:`w` adds after its left neighbour :math:`u`."""
+    grid = np.arange(values)
+    return np.where(grid[:, None] == grid[None, :], 2.0, 1.0) * (grid[None, :] + 1.0)
 
 
-def gibbs_weights(states: np.ndarray) -> np.ndarray:
-    r""":math:`\rho(x) = \prod_i (x_i+1) \cdot 2^{\#\{i: x_i = x_{i+1}\}}`."""
-    agreements = (states[:, 1:] == states[:, :-1]).sum(axis=1)
-    return np.prod(states + 1, axis=1) * 2.0**agreements
+def gibbs_draws(rng: np.random.Generator, dims: int, values: int, size: int) -> np.ndarray:
+    r"""``size`` i.i.d. draws from :math:`\rho(x) = \prod_i (x_i+1)\, 2^{\#\{i: x_i = x_{i+1}\}}` on :math:`\{0..k-1\}^d`.
+
+    Backward messages :math:`\beta_{d-1} = 1`, :math:`\beta_i = T\beta_{i+1}` (normalised), then
+    :math:`x_0 \propto (u+1)\beta_0(u)` and :math:`x_{i+1} \mid x_i = u \propto T[u, \cdot]\,\beta_{i+1}`:
+    exact sampling of a chain-structured law, vectorised over the draws.
+    """
+    T = gibbs_transfer(values)
+    backward = [np.ones(values)]
+    for _ in range(dims - 1):
+        message = T @ backward[0]
+        backward.insert(0, message / message.sum())
+    states = np.empty((size, dims), dtype=int)
+    first = (np.arange(values) + 1.0) * backward[0]
+    states[:, 0] = rng.choice(values, size=size, p=first / first.sum())
+    for i in range(1, dims):
+        law = T * backward[i][None, :]
+        cumulative = np.cumsum(law / law.sum(axis=1, keepdims=True), axis=1)
+        uniforms = rng.random(size)
+        states[:, i] = np.minimum((cumulative[states[:, i - 1]] <= uniforms[:, None]).sum(axis=1), values - 1)
+    return states
 
 
-def _coordinate_proposal(
-    states: np.ndarray, weights: np.ndarray, chains_at: np.ndarray, coordinate: np.ndarray, power: int
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""For each chain: the states reachable by changing ``coordinate``, and their proposal law :math:`\propto \rho^{p}`."""
-    values = states.max() + 1
-    place = values ** (states.shape[1] - 1 - coordinate)
-    base = chains_at - states[chains_at, coordinate] * place
-    candidates = base[:, None] + np.arange(values)[None, :] * place[:, None]
-    scores = weights[candidates] ** power
-    return candidates, scores / scores.sum(axis=1, keepdims=True)
+def local_weights(states: np.ndarray, coordinate: np.ndarray, values: int) -> np.ndarray:
+    r"""For each chain, :math:`\ell(u) = (u+1)\,2^{[u = x_{i-1}] + [u = x_{i+1}]}` for every value :math:`u` of coordinate :math:`i`:
+    :math:`\rho(x^{i \leftarrow u}) = \ell(u)\cdot(\text{factors not involving } x_i)`."""
+    rows = np.arange(states.shape[0])
+    dims = states.shape[1]
+    grid = np.arange(values)[None, :]
+    left = np.where(coordinate > 0, states[rows, np.maximum(coordinate - 1, 0)], -1)
+    right = np.where(coordinate < dims - 1, states[rows, np.minimum(coordinate + 1, dims - 1)], -1)
+    agreements = (grid == left[:, None]).view(np.int8) + (grid == right[:, None]).view(np.int8)
+    return (grid + 1.0) * _POWERS_OF_TWO[agreements]
 
 
-@dataclass(frozen=True)
-class GibbsMoves:
-    r"""Every random-scan coordinate move of the Gibbs-as-MH chain, as tables indexed ``[state, coordinate, value]``.
+_POWERS_OF_TWO = np.array([1.0, 2.0, 4.0])
 
-    ``target``: the state :math:`y` reached by setting coordinate :math:`i` of :math:`x` to the value;
-    ``cumulative``: the proposal law :math:`q(y|x) \propto \rho(y)^{p}` along the coordinate, summed up;
-    ``ratio``: the MH ratio :math:`\rho(y)q(x|y)/(\rho(x)q(y|x))`, the reverse proposal :math:`q(x|y)`
-    read from :math:`y`'s own row.
+
+def gibbs_chain(dims: int, values: int, power: int) -> Transition:
+    r"""One random-scan MH step for every chain: a uniform coordinate, a value :math:`\propto \ell(u)^{p}`, the MH test.
+
+    The ratio :math:`\rho(y)q(x|y)/(\rho(x)q(y|x)) = \frac{\ell(u')}{\ell(u)}\cdot\frac{\ell(u)^p}{\ell(u')^p}` is computed
+    from the local weights (:func:`local_weights`; the coordinate's normaliser is shared by :math:`x` and :math:`y`).
     """
 
-    target: np.ndarray
-    cumulative: np.ndarray
-    ratio: np.ndarray
-
-
-def gibbs_moves(states: np.ndarray, weights: np.ndarray, power: int) -> GibbsMoves:
-    """The tables of :class:`GibbsMoves` for all states and coordinates at once (:func:`_coordinate_proposal`)."""
-    count, dims = states.shape
-    at, coordinate = np.repeat(np.arange(count), dims), np.tile(np.arange(dims), count)
-    target, forward = _coordinate_proposal(states, weights, at, coordinate, power)
-    backward = forward[target * dims + coordinate[:, None], states[at, coordinate][:, None]]
-    ratio = weights[target] * backward / (weights[at][:, None] * forward)
-    shape = (count, dims, -1)
-    return GibbsMoves(target.reshape(shape), forward.cumsum(axis=1).reshape(shape), ratio.reshape(shape))
-
-
-def gibbs_chain(moves: GibbsMoves) -> Transition:
-    r"""One random-scan step for every chain: a uniform coordinate, a value by inverse CDF, the MH accept test.
-
-    The tables are read flat: move :math:`m = (x\,d + i)\,k + j`; the value :math:`j` is the number of
-    cumulative proposal probabilities below a uniform, counted one table column at a time (:math:`k - 1`
-    columns, so :math:`j \le k - 1`).
-    """
-    dims, values = moves.target.shape[1:]
-    columns = np.ascontiguousarray(moves.cumulative.reshape(-1, values)[:, :-1].T)
-    target, ratio = moves.target.reshape(-1), moves.ratio.reshape(-1)
-
-    def transition(rng: np.random.Generator, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        row = current * dims + rng.integers(dims, size=current.size)
-        uniform = rng.random(current.size)
-        move = row * values
-        for column in columns:
-            move += column[row] < uniform
-        accept = rng.random(current.size) < ratio[move]
-        return np.where(accept, target[move], current), accept
+    def transition(rng: np.random.Generator, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.arange(states.shape[0])
+        coordinate = rng.integers(dims, size=rows.size)
+        local = local_weights(states, coordinate, values)
+        proposal = local if power == 1 else local**power
+        cumulative = np.cumsum(proposal, axis=1)
+        threshold = rng.random(rows.size) * cumulative[:, -1]
+        new = np.minimum((cumulative <= threshold[:, None]).sum(axis=1), values - 1)
+        old = states[rows, coordinate]
+        ratio = (local[rows, new] / local[rows, old]) * (proposal[rows, old] / proposal[rows, new])
+        accept = rng.random(rows.size) < ratio
+        moved = states.copy()
+        moved[rows, coordinate] = np.where(accept, new, old)
+        return moved, accept
 
     return transition
+
+
+def agreements(states: np.ndarray) -> np.ndarray:
+    r""":math:`A(x) = \#\{i: x_i = x_{i+1}\}` per chain."""
+    return (states[:, 1:] == states[:, :-1]).sum(axis=1).astype(float)
+
+
+def _gibbs_run(transition: Transition, dims: int, values: int, chains: int, steps: int, seed: int, label: str) -> Estimate:
+    rng = np.random.default_rng(seed)
+    run = run_chains(rng, gibbs_draws(rng, dims, values, chains), transition, steps, observe=agreements)
+    rejected = int(np.sum(steps - run.accepted))
+    pairs = run.final[:, 0] * values + run.final[:, 1]
+    return run.estimate(
+        f"{chains} {label} chains on {{0..{values - 1}}}^{dims} from pi, {steps} steps each; mean number of agreements",
+        seed,
+        {
+            "acceptance_rate": float(run.accepted.sum() / (chains * steps)),
+            "rejected": rejected,
+            "moves": chains * steps,
+            "counts": np.bincount(pairs, minlength=values * values),
+        },
+    )
 
 
 def gibbs(dims: int, values: int, power: int, chains: int, steps: int, seed: int) -> Estimate:
     r"""M4: random-scan Gibbs run as MH (:func:`gibbs_chain`) on ``chains`` chains from :math:`\pi`, all run at once.
 
-    Value: the acceptance rate, as the mean of the per-chain rates with the
-    between-chain standard error (accept flags inside one chain are
-    correlated; the chains are independent).  ``details``: the largest
-    :math:`|r - 1|` over *every* possible move's float ratio, and the counts of
-    the final states (i.i.d. across chains).
+    Value: :math:`E_\pi A`, :math:`A` the number of agreeing neighbours, by the mean of the per-chain time
+    averages with the between-chain standard error (checked by batch means).  ``details``: the
+    rejected moves (0 for the full conditional: every ratio is 1 up to rounding, and a uniform
+    is below it), and the counts of :math:`(x_0, x_1)` of the final states (i.i.d. across chains),
+    cell :math:`k x_0 + x_1`.  The chain is never enumerated: :math:`k^d` may be :math:`10^{10}`.
     """
-    rng = np.random.default_rng(seed)
-    states = gibbs_states(dims, values)
-    weights = gibbs_weights(states)
-    moves = gibbs_moves(states, weights, power)
-    start = rng.choice(weights.size, size=chains, p=weights / weights.sum())
-    run = run_chains(rng, start, gibbs_chain(moves), steps, observe=lambda current: current)
-    rate, error = run.acceptance()
-    return Estimate(
-        value=rate,
-        stderr=error,
-        method=f"random-scan Gibbs as MH, {chains} chains x {steps} steps; between-chain s.e. of per-chain rates",
-        n=chains,
-        seed=seed,
-        details={
-            "max_ratio_deviation": float(np.abs(moves.ratio - 1).max()),
-            "counts": np.bincount(run.final, minlength=weights.size),
-        },
-    )
+    return _gibbs_run(gibbs_chain(dims, values, power), dims, values, chains, steps, seed, "random-scan Gibbs")
+
+
+def _variant_gibbs_stale(dims: int, values: int, power: int, chains: int, steps: int, seed: int) -> Estimate:
+    """Known-false: every coordinate redrawn from its conditional given the *old* state (a stale, synchronous sweep)."""
+
+    def transition(rng: np.random.Generator, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        moved = states.copy()
+        for i in range(dims):
+            coordinate = np.full(states.shape[0], i)
+            local = local_weights(states, coordinate, values)
+            cumulative = np.cumsum(local / local.sum(axis=1, keepdims=True), axis=1)
+            moved[:, i] = np.minimum((cumulative <= rng.random(states.shape[0])[:, None]).sum(axis=1), values - 1)
+        return moved, np.ones(states.shape[0], dtype=bool)
+
+    return _gibbs_run(transition, dims, values, chains, steps, seed, "stale synchronous Gibbs")
 
 
 # ---------------------------------------------------------------- M5 CGMH
@@ -812,36 +814,90 @@ def cgmh_propose(rng: np.random.Generator, table: SentenceTable, moves: np.ndarr
     return moves.reshape(-1)[((current * actions + action) * positions + pos) * vocab + word]
 
 
-def cgmh(length: int, vocab: int, hastings: int, chains: int, steps: int, seed: int) -> Estimate:
-    r"""M5: CGMH chains on sentences, started i.i.d. from :math:`\pi`, all run at once; the proposal sampled move by move.
+def sentence_log_weights(tokens: np.ndarray) -> np.ndarray:
+    r""":math:`\log\rho(s) = \log(1 + 3[0 \in s]) - \sum_j \log(s_j + 2)` for padded token rows (-1 = empty)."""
+    present = tokens >= 0
+    keyword = np.any(tokens == 0, axis=1)
+    return np.log1p(3.0 * keyword) - np.sum(np.where(present, np.log(np.maximum(tokens, 0) + 2.0), 0.0), axis=1)
 
-    Value: :math:`E_\pi[\text{length}]` estimated by the mean of the per-chain
-    time averages of the length, with the between-chain standard error
-    (:meth:`ChainRun.mean_and_error`); ``details``: counts of the final states
-    (i.i.d. across chains), acceptance rate, flow asymmetry of the float
-    kernel, and the proposal graph's components and aperiodicity (networkx).
+
+def sentence_draws(rng: np.random.Generator, length: int, vocab: int, size: int) -> np.ndarray:
+    r"""``size`` i.i.d. sentences from :math:`\pi \propto \rho` as padded token rows, by rejection.
+
+    Proposal: a length :math:`\ell \propto A^\ell` (:math:`A = \sum_w 1/(w+2)`), then i.i.d. words
+    :math:`\propto 1/(w+2)`, i.e. :math:`\propto \prod_j 1/(s_j+2)`; accepted w.p. :math:`(1 + 3[0 \in s])/4`.
+    """
+    h = 1.0 / (np.arange(vocab) + 2.0)
+    lengths = np.arange(1, length + 1)
+    length_law = h.sum() ** lengths
+    kept: list[np.ndarray] = []
+    while sum(part.shape[0] for part in kept) < size:
+        sizes = rng.choice(lengths, size=size, p=length_law / length_law.sum())
+        words = rng.choice(vocab, size=(size, length), p=h / h.sum())
+        tokens = np.where(np.arange(length)[None, :] < sizes[:, None], words, -1)
+        keyword = np.any(tokens == 0, axis=1)
+        kept.append(tokens[rng.random(size) < (1.0 + 3.0 * keyword) / 4.0])
+    return np.concatenate(kept)[:size]
+
+
+def cgmh_chain(length: int, vocab: int, hastings: bool) -> Transition:
+    r"""One CGMH step for every chain, the sentence space never enumerated (vocabularies of 50 and more).
+
+    Action uniform among the allowed ones (:math:`a(x) = 1/\#\text{allowed}`), position uniform, word
+    :math:`\propto w+1` (:math:`g_w`); the Hastings factor :math:`q(x|y)/q(y|x)` in closed form per action —
+    replace :math:`g_{\text{old}}/g_{\text{new}}`; insert of :math:`w` :math:`a_{del}(y)/(a_{ins}(x) g_w)`; delete of
+    :math:`w` :math:`a_{ins}(y) g_w/a_{del}(x)` — the number :math:`m` of slots (positions) giving the same
+    sentence is the same both ways and cancels.  ``hastings=False`` uses :math:`\rho(y)/\rho(x)` alone.
+    """
+    words = word_law(vocab)
+
+    def transition(rng: np.random.Generator, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.arange(tokens.shape[0])
+        size = (tokens >= 0).sum(axis=1)
+        can_insert, can_delete = size < length, size > 1
+        allowed = 1 + can_insert + can_delete
+        pick = np.floor(rng.random(rows.size) * allowed).astype(int)
+        action = np.where(pick == 0, REPLACE, np.where((pick == 1) & can_insert, INSERT, DELETE))
+        pos = np.floor(rng.random(rows.size) * (size + (action == INSERT))).astype(int)
+        word = rng.choice(vocab, size=rows.size, p=words)
+        moved = edit_sentences(tokens, action, pos, word)
+        moved_size = (moved >= 0).sum(axis=1)
+        moved_allowed = 1 + (moved_size < length) + (moved_size > 1)
+        ratio = np.exp(sentence_log_weights(moved) - sentence_log_weights(tokens))
+        if hastings:
+            old = tokens[rows, np.minimum(pos, length - 1)]
+            factor = np.select(
+                [action == REPLACE, action == INSERT],
+                [words[np.maximum(old, 0)] / words[word], allowed / (moved_allowed * words[word])],
+                allowed * words[np.maximum(old, 0)] / moved_allowed,
+            )
+            ratio = ratio * factor
+        accept = rng.random(rows.size) < ratio
+        return np.where(accept[:, None], moved, tokens), accept
+
+    return transition
+
+
+def sentence_cells(tokens: np.ndarray) -> np.ndarray:
+    r"""Cell :math:`2(\ell - 1) + [0 \in s]` of each sentence: its length and whether it holds the keyword 0."""
+    return 2 * ((tokens >= 0).sum(axis=1) - 1) + np.any(tokens == 0, axis=1)
+
+
+def cgmh(length: int, vocab: int, hastings: int, chains: int, steps: int, seed: int) -> Estimate:
+    r"""M5: CGMH chains on sentences (:func:`cgmh_chain`), started i.i.d. from :math:`\pi` (:func:`sentence_draws`), all run at once.
+
+    Value: :math:`E_\pi[\text{length}]` by the mean of the per-chain time averages of the length, with
+    the between-chain standard error (checked by batch means); ``details``: counts of the final states'
+    cells (length, keyword present) (i.i.d. across chains), the acceptance rate.
     """
     rng = np.random.default_rng(seed)
-    space = sentence_space(length, vocab)
-    weights, proposal = sentence_weights(space), cgmh_proposal(space, length, vocab)
-    table = sentence_table(space, length, vocab)
-    moves = sentence_moves(table, length, vocab)
-    start = rng.choice(len(space), size=chains, p=weights / weights.sum())
-    transition = mh_step(
-        mh_acceptance(weights, proposal, bool(hastings)),
-        lambda generator, current: cgmh_propose(generator, table, moves, current),
-    )
-    run = run_chains(rng, start, transition, steps, observe=lambda current: table.sizes[current])
-    kernel = mh_matrix(weights, proposal, bool(hastings))
-    structure = graph_structure(kernel)
+    start = sentence_draws(rng, length, vocab, chains)
+    run = run_chains(rng, start, cgmh_chain(length, vocab, bool(hastings)), steps, observe=lambda t: (t >= 0).sum(axis=1))
     return run.estimate(
-        f"{chains} CGMH chains from pi, {steps} insert/delete/replace steps each",
+        f"{chains} CGMH chains from pi ({vocab} words, length <= {length}), {steps} insert/delete/replace steps each",
         seed,
         {
-            "counts": np.bincount(run.final, minlength=len(space)),
+            "counts": np.bincount(sentence_cells(run.final), minlength=2 * length),
             "acceptance_rate": run.acceptance()[0],
-            "flow_asymmetry": flow_asymmetry(weights, kernel),
-            "components": len(structure.components),
-            "networkx_aperiodic": structure.aperiodic,
         },
     )

@@ -105,7 +105,7 @@ def test_uniform_chain_reference(n: int) -> None:
     assert exact.resolvent_trace(Q) == sympy.Rational(1, n - 1)
     assert exact.perron_root(chi) == sympy.Rational(1, n)
     assert exact.spectral_bound(weights).result == sympy.Rational(1, n)
-    assert exact.row_sum_bounds(weights).result == sympy.Rational(1, n)
+    assert exact.row_sum_bounds(weights).result[0] == sympy.Rational(1, n)
     estimate = numeric.eigen(numeric.transition_matrix(weights))
     assert estimate.value == pytest.approx(1 / (n - 1), rel=1e-13)
     assert estimate.details["ratio"] == pytest.approx(1 / n, rel=1e-13)
@@ -117,7 +117,7 @@ def test_two_state_reference() -> None:
     Q, chi = exact_chain(TWO_STATE)
     assert chi.as_expr() == exact.x**2 - sympy.Rational(13, 16) * exact.x + sympy.Rational(1, 8)
     assert exact.series_identity(TWO_STATE).result == sympy.Rational(9, 5)
-    rho = exact.row_sum_bounds(TWO_STATE).result
+    rho = exact.row_sum_bounds(TWO_STATE).result[0]
     assert sympy.simplify(rho - (13 + sympy.sqrt(41)) / 32) == 0
     assert sympy.Rational(1, 2) < rho < sympy.Rational(5, 8)
     P = numeric.transition_matrix(TWO_STATE)
@@ -129,7 +129,7 @@ def test_two_state_reference() -> None:
 def test_three_cycle_reference() -> None:
     """f = (0 1 2): chi_Q = x^3 - 1, one cycle, tr(Q^k) = 3 [3 | k], S_3M = 3M."""
     derivation = exact.greedy_cycle(THREE_CYCLE, periods=5)
-    assert derivation.result == 1
+    assert derivation.result == (1, 1)
     assert "S_15 = 15" in derivation.steps[-1].check
     estimate = numeric.greedy_cycles(numeric.transition_matrix(THREE_CYCLE))
     assert estimate.details["cycles"] == [[0, 1, 2]]
@@ -345,3 +345,80 @@ def test_surveys_find_no_counterexample(seed: int) -> None:
         assert numeric.tightness_survey(n, chains=1000, seed=seed)["violations"] == {"bound": 0, "row_sums": 0}
     estimate = numeric.flattening(numeric.integer_weights(4, seed), 0, 8, 201, 50, seed)
     assert estimate.details["survey_increasing"] == 0 and estimate.value == 8
+
+
+# ---------------------------------------------------------------- Monte Carlo calibration, sparse regime
+
+
+def _walk_scores(seeds: range, halve: bool = False) -> np.ndarray:
+    c = claim("repetition.repeated_walks")
+    params = c.resolve()
+    derivation = c.derive(params)
+    zs = []
+    for seed in seeds:
+        estimate = c.estimate(params, seed)
+        if halve:
+            estimate = numeric._variant_stderr_halved(numeric.transition_matrix(numeric.integer_weights(params["n"], params["chain"])), params["walks"], seed)
+        zs.append(c.compare(derivation, estimate, params).zscores[0])
+    return np.asarray(zs)
+
+
+def test_repeated_walks_stderr_is_checked_by_batch_means() -> None:
+    """A standard error 2x too small is a failed verdict at seed 0 already (the batch-means chi-square test)."""
+    c = claim("repetition.repeated_walks")
+    params = c.resolve()
+    right = c.verify(seed=0)
+    assert right.passed and right.estimate.replicates == 100
+    halved = numeric._variant_stderr_halved(numeric.transition_matrix(numeric.integer_weights(params["n"], params["chain"])), params["walks"], 0)
+    comparison = c.compare(right.derivation, halved, params)
+    assert not comparison.agree and "batch-means" in comparison.method
+
+
+@pytest.mark.slow
+def test_repeated_walks_is_calibrated_over_200_seeds() -> None:
+    """KS of 200 z-scores against N(0,1) and sum z^2 against chi2(200), at 1e-3; the halved s.e. fails both."""
+    from scipy import stats
+
+    from tests.test_calibration import calibration_failures
+
+    zs = _walk_scores(range(1, 201))
+    print("repetition.repeated_walks KS z", stats.kstest(zs, "norm").pvalue, "sum z^2", float(np.sum(zs**2)))
+    assert calibration_failures(zs, np.array([])) == []
+    assert calibration_failures(2 * zs, np.array([]))
+
+
+def test_sparse_row_sum_bounds_at_two_thousand_tokens() -> None:
+    """n = 2000, 5 tokens per row: the exact rational enclosure is tight (< 1e-14 relative) and meets ARPACK's interval."""
+    verdict = claim("repetition.row_sum_bounds").verify(seed=0, n=2000, width=5, chains=20)
+    assert verdict.passed, verdict.summary()
+    centre, radius = (float(part) for part in verdict.derivation.result)
+    assert 0 < radius < 1e-14 * centre
+    low, high = verdict.estimate.interval
+    assert low <= centre <= high and verdict.estimate.details["nonzeros"] == 10_000
+
+
+def test_sparse_enclosure_rejects_a_wrong_rho() -> None:
+    """The same instance with the exact enclosure moved by 1e-12 relative: the comparison refuses it."""
+    c = claim("repetition.row_sum_bounds")
+    params = c.resolve(n=1000, width=5, chains=10)
+    derivation, estimate = c.derive(params), c.estimate(params, 0)
+    centre, radius = derivation.result
+    moved = twofold.Derivation(derivation.steps, sympy.Tuple(centre * (1 + sympy.Rational(1, 10**12)), radius), "")
+    assert c.compare(derivation, estimate, params).agree
+    assert not c.compare(moved, estimate, params).agree
+
+
+def test_sparse_spectral_bound_at_a_thousand_tokens() -> None:
+    """n = 1000, 5 tokens per row: rho < 1 certified exactly, the LU value of R inside [tr Q, n h/(1-h)], rho enclosures meet;
+    the same comparison refuses a numeric R moved beyond the exact bound."""
+    import dataclasses
+
+    c = claim("repetition.spectral_bound")
+    params = c.resolve(n=1000, width=5, chains=10)
+    verdict = c.verify(seed=0, n=1000, width=5, chains=10)
+    assert verdict.passed, verdict.summary()
+    assert verdict.derivation.proved_for and len(verdict.derivation.result) == 4
+    low, high = (float(part) for part in verdict.derivation.result[2:])
+    assert low <= verdict.estimate.value <= high
+    beyond = dataclasses.replace(verdict.estimate, value=2 * high, interval=(2 * high, 2 * high))
+    assert not c.compare(verdict.derivation, beyond, params).agree

@@ -12,6 +12,7 @@ fixed seeds, so the outcome is deterministic.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -95,17 +96,46 @@ def test_quartic_moments() -> None:
 
 
 def test_gibbs_acceptance_is_exactly_one() -> None:
-    acceptance, law = exact.gibbs(3, 3, 1).result
+    """Transfer matrices against brute force (written here): E_pi A and the law of (x_0, x_1) on {0,1,2}^3."""
+    mean, acceptance, law = exact.gibbs(3, 3, 1).result
+    states = list(itertools.product(range(3), repeat=3))
+    weight = {s: math.prod(v + 1 for v in s) * 2 ** sum(a == b for a, b in zip(s, s[1:])) for s in states}
+    Z = sum(weight.values())
     assert acceptance == 1 and sum(law) == 1
+    assert mean == sympy.Rational(sum(w * sum(a == b for a, b in zip(s, s[1:])) for s, w in weight.items()), Z)
+    assert law[3 * 2 + 1] == sympy.Rational(sum(w for s, w in weight.items() if s[:2] == (2, 1)), Z)
+
+
+def test_gibbs_at_scale_is_exact_without_enumeration() -> None:
+    """d = k = 10 (10^10 states): the pair law and E_pi A by transfer matrices, the ratio certificate over all local configurations."""
+    derivation = exact.gibbs(10, 10, 1)
+    mean, acceptance, law = derivation.result
+    assert acceptance == 1 and sum(law) == 1 and len(law) == 100 and 0 < mean < 9
+    assert any("121" in step.check or "12100" in step.check for step in derivation.steps)
 
 
 def test_cgmh_space_and_law() -> None:
+    """The closed-form law of (length, keyword) against brute force over the 14 sentences (written here)."""
     space = exact.sentences(3, 2)
     assert len(space) == 2 + 4 + 8
     mean, law = exact.cgmh(3, 2, 1).result
     weights = [exact.sentence_weight(s) for s in space]
-    assert list(law) == [w / sum(weights) for w in weights]
-    assert 1 < mean < 3
+    cells = [sum(w for s, w in zip(space, weights) if (len(s), 0 in s) == (size, key)) / sum(weights) for size in (1, 2, 3) for key in (False, True)]
+    assert list(law) == cells
+    assert mean == sympy.Rational(747, 377)
+
+
+def test_cgmh_at_scale_draws_and_chains_keep_the_law() -> None:
+    """Vocabulary 50, length 5 (3 * 10^8 sentences): i.i.d. draws and chains after 10 steps both pass the exact cell law."""
+    _, law = exact.cgmh(5, 50, 1).result
+    probabilities = np.array([float(p) for p in law])
+    rng = np.random.default_rng(5)
+    draws = numeric.sentence_draws(rng, 5, 50, 50_000)
+    assert numeric.law_fit(np.bincount(numeric.sentence_cells(draws), minlength=10), probabilities).passed
+    run = numeric.run_chains(rng, draws, numeric.cgmh_chain(5, 50, True), 10, observe=lambda t: (t >= 0).sum(axis=1))
+    assert numeric.law_fit(np.bincount(numeric.sentence_cells(run.final), minlength=10), probabilities).passed
+    wrong = numeric.run_chains(rng, draws, numeric.cgmh_chain(5, 50, False), 10, observe=lambda t: (t >= 0).sum(axis=1))
+    assert not numeric.law_fit(np.bincount(numeric.sentence_cells(wrong.final), minlength=10), probabilities).passed
 
 
 def test_convergence_result_and_mixing() -> None:
@@ -124,13 +154,13 @@ def test_convergence_result_and_mixing() -> None:
     [
         ("sampling.rejection_law", "envelope M q >= rho", "18 >= 36 is false"),
         ("sampling.rejection_trials", "envelope M q >= rho", "18 >= 36 is false"),
-        ("sampling.rejection_continuous", "envelope M q >= rho", "exp(1/2) >= 2*exp(1/2) is false"),
+        ("sampling.rejection_continuous", "envelope M q >= rho", ">= 2*exp(1/2) is false"),
         ("sampling.importance", "proposal covers target", "55 - (91)"),
         ("sampling.mh_stationary", "Hastings correction", "max gap 10 at x = 4, y = 5"),
         ("sampling.mh_convergence", "proposal irreducible", "{0, 1, 2} | {3, 4, 5}"),
         ("sampling.mh_convergence", "aperiodic", "gcd 2"),
         ("sampling.mh_continuous", "symmetric proposal", "does not simplify to 0"),
-        ("sampling.gibbs_acceptance", "proposal is the full conditional", "'Gibbs acceptance ratio' does not check"),
+        ("sampling.gibbs_acceptance", "proposal is the full conditional", "worst ratio"),
         ("sampling.cgmh_balance", "Hastings correction", "max gap 7/36"),
     ],
 )
@@ -194,8 +224,8 @@ def test_numerics_alone_detect_the_counterexample(claim_id: str, broken: dict) -
         ("sampling.mh_stationary", {"symbolic": 9}),
         ("sampling.mh_convergence", {"bridge": 1.5}),
         ("sampling.mh_convergence", {"max_steps": 10**6}),
-        ("sampling.gibbs_acceptance", {"dims": 8}),
-        ("sampling.cgmh_balance", {"length": 5}),
+        ("sampling.gibbs_acceptance", {"dims": 40}),
+        ("sampling.cgmh_balance", {"length": 9}),
         ("sampling.cgmh_balance", {"vocab": "three"}),
         ("sampling.mh_continuous", {"step": float("nan")}),
     ],
@@ -321,15 +351,35 @@ def test_snis_is_biased_at_two_draws() -> None:
 MIXED = 1e-9
 
 
-def gibbs_kernel(moves: numeric.GibbsMoves) -> np.ndarray:
-    """The transition matrix the move tables encode: q/d * min(1, r) off the diagonal, the rest on it."""
-    count, dims, _ = moves.target.shape
-    proposal = np.diff(moves.cumulative, axis=2, prepend=0.0)
-    rows = np.broadcast_to(np.arange(count)[:, None, None], moves.target.shape)
-    kernel = np.zeros((count, count))
-    np.add.at(kernel, (rows, moves.target), proposal / dims * np.minimum(1.0, moves.ratio))
-    kernel[np.diag_indices(count)] += 1.0 - kernel.sum(axis=1)
-    return kernel
+def gibbs_case_parts(dims: int, values: int, power: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Brute force, written here: states in product order, their weights, and the random-scan MH kernel with proposal ~ rho^power."""
+    states = np.array(list(itertools.product(range(values), repeat=dims)))
+    weights = np.prod(states + 1, axis=1) * 2.0 ** (states[:, 1:] == states[:, :-1]).sum(axis=1)
+    place = values ** np.arange(dims - 1, -1, -1)
+    kernel = np.zeros((len(states), len(states)))
+    for x, state in enumerate(states):
+        for i in range(dims):
+            moves = np.repeat(state[None, :], values, axis=0)
+            moves[:, i] = np.arange(values)
+            targets = moves @ place
+            proposal = weights[targets] ** power / np.sum(weights[targets] ** power)
+            back = proposal[state[i]]
+            kernel[x, targets] += proposal / dims * np.minimum(1.0, weights[targets] * back / (weights[x] * proposal))
+    kernel[np.diag_indices(len(states))] += 1.0 - kernel.sum(axis=1)
+    return states, weights, kernel
+
+
+def gibbs_case(dims: int, values: int, power: int) -> tuple[numeric.Transition, np.ndarray, np.ndarray]:
+    """The vectorised Gibbs chain on numbered states, its brute-force kernel and stationary law."""
+    _, weights, kernel = gibbs_case_parts(dims, values, power)
+    step = numeric.gibbs_chain(dims, values, power)
+    place = values ** np.arange(dims - 1, -1, -1)
+
+    def transition(rng: np.random.Generator, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        moved, accepted = step(rng, (index[:, None] // place) % values)
+        return moved @ place, accepted
+
+    return transition, kernel, weights / weights.sum()
 
 
 def steps_to_mix(kernel: np.ndarray, law: np.ndarray, start: int = 0) -> int:
@@ -354,21 +404,25 @@ def ring_case(n: int, skew: int, lean: float, bridge: float, hastings: bool) -> 
     return numeric.ring_chain(n, skew, lean, bridge, hastings), kernel, weights / weights.sum()
 
 
-def gibbs_case(dims: int, values: int, power: int) -> tuple[numeric.Transition, np.ndarray, np.ndarray]:
-    states = numeric.gibbs_states(dims, values)
-    weights = numeric.gibbs_weights(states)
-    moves = numeric.gibbs_moves(states, weights, power)
-    return numeric.gibbs_chain(moves), gibbs_kernel(moves), weights / weights.sum()
-
-
-def test_gibbs_move_tables_encode_a_pi_invariant_kernel() -> None:
-    """For every power the MH correction makes pi invariant; at power 1 every ratio is 1 (float)."""
+def test_gibbs_kernels_keep_pi_and_the_local_ratio_is_one() -> None:
+    """For every power the MH correction makes pi invariant (brute-force kernel); at power 1 every float ratio is 1."""
     for power in range(4):
         _, kernel, law = gibbs_case(3, 3, power)
-        np.testing.assert_allclose(kernel.sum(axis=1), 1.0, atol=1e-15)  # sums of <= 9 terms
+        np.testing.assert_allclose(kernel.sum(axis=1), 1.0, atol=1e-15)
         np.testing.assert_allclose(law @ kernel, law, atol=1e-15)
-    states = numeric.gibbs_states(3, 3)
-    assert np.abs(numeric.gibbs_moves(states, numeric.gibbs_weights(states), 1).ratio - 1).max() <= 4.5e-16
+    states = numeric.gibbs_draws(np.random.default_rng(0), 10, 10, 5000)
+    for i in range(10):
+        local = numeric.local_weights(states, np.full(5000, i), 10)
+        ratio = local[:, :, None] / local[:, None, :] * local[:, None, :] / local[:, :, None]
+        assert np.abs(ratio - 1).max() <= 4.5e-16
+
+
+def test_gibbs_draws_follow_the_exact_pair_law() -> None:
+    """The numeric sampler of pi (backward messages) against the exact transfer-matrix law of (x_0, x_1) at d = k = 10."""
+    _, _, law = exact.gibbs(10, 10, 1).result
+    draws = numeric.gibbs_draws(np.random.default_rng(3), 10, 10, 100_000)
+    fit = numeric.law_fit(np.bincount(draws[:, 0] * 10 + draws[:, 1], minlength=100), np.array([float(p) for p in law]))
+    assert fit.passed, fit
 
 
 @pytest.mark.parametrize(
@@ -470,3 +524,58 @@ def test_benchmark_quick_section() -> None:
     page = section.markdown()
     assert page.startswith("## Sampling chains") and page.count("| **p** |") == 2
     assert [target.name.split(":")[0] for target in section.targets] == ["MH (ring, n = 12)", "Gibbs (4 x 4 values)"]
+
+
+# ---------------------------------------------------------------- calibration over seeds, comparisons that report what failed
+
+
+STATISTICAL = [
+    "sampling.rejection_law", "sampling.rejection_trials", "sampling.rejection_continuous", "sampling.importance",
+    "sampling.mh_stationary", "sampling.mh_continuous", "sampling.gibbs_acceptance", "sampling.cgmh_balance",
+    "sampling.mh_convergence",
+]
+
+
+def _seed_scores(claim_id: str, seeds: range) -> tuple[np.ndarray, np.ndarray]:
+    zs, ps = [], []
+    for seed in seeds:
+        comparison = claim(claim_id).verify(seed=seed).comparison
+        zs.extend(comparison.zscores[:1])
+        ps.extend(comparison.pvalues[:1])
+    return np.asarray(zs), np.asarray(ps)
+
+
+def test_rejection_law_is_calibrated_over_50_seeds() -> None:
+    """The cheapest claim's z-scores ~ N(0,1) (KS and sum z^2 at 1e-3) and chi-square p-values ~ U(0,1); z doubled is rejected."""
+    from tests.test_calibration import calibration_failures
+
+    zs, ps = _seed_scores("sampling.rejection_law", range(1, 51))
+    assert zs.size == ps.size == 50
+    assert calibration_failures(zs, ps) == []
+    assert calibration_failures(2 * zs, np.array([]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("claim_id", STATISTICAL)
+def test_every_statistical_claim_is_calibrated_over_200_seeds(claim_id: str) -> None:
+    """KS of 200 z-scores against N(0,1), sum z^2 against chi2(200), KS of 200 p-values against U(0,1), each at 1e-3."""
+    from tests.test_calibration import calibration_failures
+
+    zs, ps = _seed_scores(claim_id, range(1, 201))
+    print(claim_id, "KS z", stats.kstest(zs, "norm").pvalue if zs.size else None, "KS p", stats.kstest(ps, "uniform").pvalue if ps.size else None)
+    assert calibration_failures(zs, ps) == []
+
+
+def test_a_failing_law_check_reports_its_own_statistic() -> None:
+    """all_of reports the first failing check: a law that does not add up to 1 shows that mass, not the chi-square."""
+    from twofold.claims import sampling as claims_sampling
+
+    counts = np.array([2500, 2500, 2500, 2500])
+    right = claims_sampling.law_comparison([sympy.Rational(1, 4)] * 4, counts, 10_000)
+    assert right.agree and right.pvalues and 0 < right.pvalues[0] <= 1
+    wrong = claims_sampling.law_comparison([sympy.Rational(3, 10)] * 4, counts, 10_000)
+    assert not wrong.agree and wrong.statistic == pytest.approx(0.2) and "adds up to 1" in wrong.method.split(";")[0]
+    lost = claims_sampling.law_comparison([sympy.Rational(1, 4)] * 4, counts, 10_001)
+    assert not lost.agree and lost.statistic == 1.0
+    skewed = claims_sampling.law_comparison([sympy.Rational(1, 4)] * 4, np.array([2000, 3000, 2500, 2500]), 10_000)
+    assert not skewed.agree and skewed.statistic > skewed.threshold > 30

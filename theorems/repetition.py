@@ -27,9 +27,10 @@ concrete certificates check their consequences exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
 import sympy
-from sympy import CRootOf, I, Integer, Matrix, Poly, Rational, Symbol, oo
+from sympy import CRootOf, I, Integer, Matrix, Poly, Rational, Symbol, Tuple, oo
 
 from twofold.derivation import Proof
 from twofold.model import Derivation
@@ -43,6 +44,7 @@ x_lam, y_lam = sympy.symbols("x_lambda y_lambda", real=True)
 r, rho = sympy.symbols("r rho", positive=True)
 u, w = sympy.symbols("u w", positive=True)
 v = Symbol("v", nonnegative=True)
+v_pos = Symbol("v", positive=True)
 t = Symbol("t", real=True)
 SYMBOLIC_Q = Matrix([[a, b], [c, d]])
 SEPARATION_DIGITS = (10, 20, 40)
@@ -101,7 +103,7 @@ def _rho_below_one(proof: Proof, chi: Poly) -> None:
     r"""Certify :math:`\rho(Q) < 1`: :math:`\chi_Q` has no real root in :math:`[1,\infty)`, and :math:`\rho(Q)` is a real root."""
     count = chi.count_roots(1, None)
     proof.certify(
-        "rho(Q) < 1: chi_Q has no real root >= 1",
+        r"$\rho(Q) < 1$: $\chi_Q$ has no real root $\ge 1$",
         sympy.Function("N_real")(chi.as_expr(), sympy.Interval(1, oo)),
         "=",
         Integer(0),
@@ -122,7 +124,40 @@ def _geometric_series(proof: Proof) -> None:
         rule="converges iff |lambda| < 1: for every eigenvalue iff rho(Q) < 1",
         holds=sympy.cancel(value - lam / (1 - lam)) == 0 and condition == (sympy.Abs(lam) < 1),
         check=f"sympy.summation(lambda**k, (k, 1, oo)) = {sympy.sstr(value)} if {sympy.sstr(condition)}",
+        kind="general",
     )
+
+
+def neumann(proof: Proof) -> tuple[sympy.Expr, sympy.Expr]:
+    r"""The Neumann series for a symbolic :math:`\rho \in (0, 1)`, written :math:`\rho = 1/(1+v)`, :math:`v > 0`:
+    :math:`\sum_{k\ge0}\rho^k = 1/(1-\rho)` and :math:`\sum_{k\ge0} k\rho^k = \rho/(1-\rho)^2`, so
+    :math:`\sum_{k\ge1}\rho^k = \rho/(1-\rho)`: the constant of :math:`R \le n\rho/(1-\rho)` comes from here."""
+    k0 = Symbol("k", integer=True, nonnegative=True)
+    point = {rho: 1 / (1 + v_pos)}
+    total = proof.equal(
+        "Neumann series, $\\rho = 1/(1+v)$ covers every $\\rho \\in (0, 1)$",
+        sympy.Sum((rho**k0).subs(point), (k0, 0, oo)),
+        (1 / (1 - rho)).subs(point),
+        rule="geometric series, ratio $1/(1+v) < 1$",
+        shown=(sympy.Sum(rho**k0, (k0, 0, oo)), 1 / (1 - rho)),
+        kind="general",
+    )
+    proof.equal(
+        "its derivative series",
+        sympy.Sum((k0 * rho**k0).subs(point), (k0, 0, oo)),
+        (rho / (1 - rho) ** 2).subs(point),
+        rule="$\\rho\\, d/d\\rho$ of the geometric series",
+        shown=(sympy.Sum(k0 * rho**k0, (k0, 0, oo)), rho / (1 - rho) ** 2),
+        kind="general",
+    )
+    from_one = proof.equal(
+        "drop the $k = 0$ term",
+        sympy.Add(1 / (1 - rho), -1, evaluate=False),
+        rho / (1 - rho),
+        rule="$\\sum_{k \\ge 1} \\rho^k = \\sum_{k \\ge 0} \\rho^k - 1$",
+        kind="general",
+    )
+    return total, from_one
 
 
 def _telescoping(proof: Proof) -> None:
@@ -132,7 +167,8 @@ def _telescoping(proof: Proof) -> None:
         "partial sums telescope, term by term",
         (1 - q) * q**k,
         q**k - q ** (k + 1),
-        rule="sum over k = 1..K: (I - Q) sum_(k<=K) Q^k = Q - Q^(K+1); the remainder Q^(K+1) -> 0 iff rho(Q) < 1",
+        rule=r"sum over $k = 1..K$: $(I - Q)\sum_{k \le K} Q^k = Q - Q^{K+1}$; the remainder $Q^{K+1} \to 0$ iff $\rho(Q) < 1$",
+        kind="general",
     )
 
 
@@ -142,9 +178,13 @@ def _log_derivative(proof: Proof) -> None:
         "log-derivative of chi = sum of 1/(x - lambda), induction step",
         sympy.diff((x - lam) * f(x), x) / ((x - lam) * f(x)),
         1 / (x - lam) + sympy.diff(f(x), x) / f(x),
-        rule="chi_n = (x - lambda_n) chi_(n-1); so chi'(1)/chi(1) = sum 1/(1 - lambda_i)",
+        rule=r"$\chi_n = (x - \lambda_n) \chi_{n-1}$; so $\chi\'(1)/\chi(1) = \sum_i 1/(1 - \lambda_i)$",
+        kind="general",
     )
-    proof.equal("one term", 1 / (1 - lam) - 1, lam / (1 - lam), rule="so sum lambda/(1-lambda) = chi'(1)/chi(1) - n")
+    proof.equal(
+        "one term", sympy.Add(1 / (1 - lam), -1, evaluate=False), lam / (1 - lam),
+        rule="so sum lambda/(1-lambda) = chi'(1)/chi(1) - n", kind="general",
+    )
 
 
 def _two_by_two(proof: Proof) -> None:
@@ -154,13 +194,15 @@ def _two_by_two(proof: Proof) -> None:
         "2x2 symbolic Q: resolvent trace = eigenvalue sum",
         resolvent_trace(SYMBOLIC_Q),
         eigen_sum,
-        rule="eigenvalues (a + d -+ sqrt((a - d)^2 + 4bc))/2",
+        rule=r"eigenvalues $(a + d \mp \sqrt{(a - d)^2 + 4bc})/2$",
+        kind="general",
     )
     proof.equal(
         "2x2 symbolic Q: eigenvalue sum = chi'(1)/chi(1) - 2",
         eigen_sum,
         log_derivative_sum(charpoly(SYMBOLIC_Q)),
         rule="log-derivative",
+        kind="general",
     )
 
 
@@ -178,6 +220,7 @@ def series_identity(weights: Weights) -> Derivation:
     """
     proof = Proof()
     _geometric_series(proof)
+    neumann(proof)
     _telescoping(proof)
     _log_derivative(proof)
     _two_by_two(proof)
@@ -200,9 +243,17 @@ def series_identity(weights: Weights) -> Derivation:
         f"instance: partial sum to K = {terms} plus exact remainder",
         partial + (Q ** (terms + 1) * (sympy.eye(Q.rows) - Q).inv()).trace(),
         total,
-        rule="sum_(k > K) Q^k = Q^(K+1) (I - Q)^-1",
+        rule=r"$\sum_{k > K} Q^k = Q^{K+1} (I - Q)^{-1}$",
+        shown=(
+            sympy.Add(Symbol(f"S_{terms}"), sympy.Function("tr")(Symbol(f"Q^{terms + 1}(I-Q)^(-1)")), evaluate=False),
+            total,
+        ),
     )
-    return proof.finish(result=total, conclusion=rf"R = \sum_{{k\ge1}}\operatorname{{tr}}(Q^k) = {sympy.latex(total)}")
+    return proof.finish(
+        result=total,
+        conclusion=rf"R = \sum_{{k\ge1}}\operatorname{{tr}}(Q^k) = {sympy.latex(total)}",
+        proved_for=r"every non-negative $Q$ with $\rho(Q) < 1$ (series, resolvent and eigenvalue sum agree)",
+    )
 
 
 def _real_part_bound(proof: Proof) -> None:
@@ -213,38 +264,44 @@ def _real_part_bound(proof: Proof) -> None:
         sympy.re(eigenvalue / (1 - eigenvalue)),
         (x_lam - x_lam**2 - y_lam**2) / ((1 - x_lam) ** 2 + y_lam**2),
         rule="multiply by the conjugate of 1 - lambda",
+        kind="general",
     )
     on_circle = proof.equal(
         "in terms of r = |lambda|",
         real_part.subs(y_lam, sympy.sqrt(r**2 - x_lam**2)),
         (x_lam - r**2) / (1 - 2 * x_lam + r**2),
         rule="x^2 + y^2 = r^2",
+        kind="general",
     )
     gap = proof.equal(
         "gap to r/(1 - r)",
         r / (1 - r) - on_circle,
         (1 + r) * (r - x_lam) / ((1 - r) * ((1 - r) ** 2 + 2 * (r - x_lam))),
         rule="common denominator",
+        kind="general",
     )
     proof.compare(
         "the gap is non-negative",
         (1 + r) * v / (u * (u**2 + 2 * v)),
         ">=",
         Integer(0),
-        rule=f"the gap {sympy.sstr(gap)} with u = 1 - r > 0 (r <= rho < 1), v = r - x >= 0 (Re lambda <= |lambda|)",
+        rule=rf"the gap ${sympy.latex(gap)}$ with $u = 1 - r > 0$ ($r \le \rho < 1$), $v = r - x \ge 0$ ($\operatorname{{Re}} \lambda \le |\lambda|$)",
+        kind="general",
     )
     monotone = proof.equal(
         "r/(1 - r) is increasing",
         rho / (1 - rho) - r / (1 - r),
         (rho - r) / ((1 - rho) * (1 - r)),
         rule="common denominator",
+        kind="general",
     )
     proof.compare(
-        "so r <= rho gives r/(1 - r) <= rho/(1 - rho)",
+        r"so $r \le \rho$ gives $r/(1 - r) \le \rho/(1 - \rho)$",
         v / (u * w),
         ">=",
         Integer(0),
-        rule=f"{sympy.sstr(monotone)} with v = rho - r >= 0, u = 1 - rho > 0, w = 1 - r > 0",
+        rule=rf"${sympy.latex(monotone)}$ with $v = \rho - r \ge 0$, $u = 1 - \rho > 0$, $w = 1 - r > 0$",
+        kind="general",
     )
 
 
@@ -260,6 +317,7 @@ def spectral_bound(weights: Weights) -> Derivation:
     :math:`[R/(n+R), \infty)`.
     """
     proof = Proof()
+    neumann(proof)
     _real_part_bound(proof)
     _, Q, chi = chain(weights)
     _rho_below_one(proof, chi)
@@ -269,7 +327,7 @@ def spectral_bound(weights: Weights) -> Derivation:
     above = chi.count_roots(threshold, None)
     perron = perron_root(chi)
     proof.certify(
-        "instance: R <= n rho/(1 - rho), i.e. rho >= R/(n + R)",
+        r"instance: $R \le n \rho/(1 - \rho)$, i.e. $\rho \ge R/(n + R)$",
         Symbol("R"),
         "<=",
         n * perron / (1 - perron),
@@ -279,7 +337,25 @@ def spectral_bound(weights: Weights) -> Derivation:
         f"non-real eigenvalues: {n - chi.count_roots()}",
     )
     ratio = total * (1 - perron) / (n * perron)
-    return proof.finish(result=ratio, conclusion=rf"R \le n\rho/(1-\rho),\ \text{{ratio }} {sympy.N(ratio, 6)}")
+    return proof.finish(
+        result=ratio,
+        conclusion=rf"R \le n\rho/(1-\rho),\ \text{{ratio }} {sympy.N(ratio, 6)}",
+        proved_for=r"every chain with $\rho(Q) < 1$, complex eigenvalues included",
+    )
+
+
+def _variant_bound_without_rho(weights: Weights) -> Derivation:
+    r"""Known-false: the bound :math:`n/(1-\rho)` (the :math:`k = 0` term kept): the ratio is :math:`R(1-\rho)/n`."""
+    right = spectral_bound(weights)
+    _, Q, chi = chain(weights)
+    perron = perron_root(chi)
+    return Derivation(right.steps, resolvent_trace(Q) * (1 - perron) / Q.rows, right.conclusion)
+
+
+def _variant_series_from_zero(weights: Weights) -> Derivation:
+    r"""Known-false: :math:`R = \operatorname{tr}((I-Q)^{-1})`, the Neumann series from :math:`k = 0` (:math:`n` too large)."""
+    right = series_identity(weights)
+    return Derivation(right.steps, right.result + len(weights), right.conclusion)
 
 
 def _two_by_two_row_sums(proof: Proof) -> None:
@@ -291,21 +367,24 @@ def _two_by_two_row_sums(proof: Proof) -> None:
         chi.subs(x, low),
         -b * (high - low),
         rule="chi(x) = (x - a)(x - d) - bc",
+        kind="general",
     )
-    proof.equal("2x2: chi at the second row sum", chi.subs(x, high), c * (high - low), rule="same")
+    proof.equal("2x2: chi at the second row sum", chi.subs(x, high), c * (high - low), rule="same", kind="general")
     proof.compare(
-        "with a + b <= c + d: chi(s_min) <= 0",
+        r"with $a + b \le c + d$: $\chi(s_{\min}) \le 0$",
         -b * v,
         "<=",
         Integer(0),
-        rule="v = s_max - s_min >= 0; so s_min lies between the roots and rho >= s_min",
+        rule=r"$v = s_{\max} - s_{\min} \ge 0$; so $s_{\min}$ lies between the roots and $\rho \ge s_{\min}$",
+        kind="general",
     )
     proof.compare(
-        "and chi(s_max) >= 0",
+        r"and $\chi(s_{\max}) \ge 0$",
         c * v,
         ">=",
         Integer(0),
-        rule="s_max >= s_min >= smaller root, so s_max >= rho",
+        rule=r"$s_{\max} \ge s_{\min} \ge$ the smaller root, so $s_{\max} \ge \rho$",
+        kind="general",
     )
 
 
@@ -325,7 +404,7 @@ def row_sum_bounds(weights: Weights) -> Derivation:
     from_low = chi.count_roots(low, None)
     perron = perron_root(chi)
     proof.certify(
-        "instance: rho(Q) >= min row sum",
+        r"instance: $\rho(Q) \ge$ the least row sum",
         perron,
         ">=",
         low,
@@ -335,7 +414,7 @@ def row_sum_bounds(weights: Weights) -> Derivation:
     )
     strictly_above = chi.count_roots(high, None) - (1 if chi.eval(high) == 0 else 0)
     proof.certify(
-        "instance: rho(Q) <= max row sum",
+        r"instance: $\rho(Q) \le$ the largest row sum",
         perron,
         "<=",
         high,
@@ -343,7 +422,136 @@ def row_sum_bounds(weights: Weights) -> Derivation:
         holds=strictly_above == 0,
         check=f"Poly(chi_Q).count_roots({high}, oo) - [chi_Q(s_max) = 0] = {strictly_above}",
     )
-    return proof.finish(result=perron, conclusion=rf"{sympy.N(low, 6)} \le \rho(Q) = {sympy.N(perron, 12)} \le {sympy.N(high, 6)}")
+    return proof.finish(
+        result=Tuple(perron, Integer(0)),
+        conclusion=rf"{sympy.N(low, 6)} \le \rho(Q) = {sympy.N(perron, 12)} \le {sympy.N(high, 6)}",
+    )
+
+
+SparseRows = Sequence[Sequence[tuple[int, int]]]
+"""A sparse integer-weight chain: row ``i`` lists its ``(token j, weight w_ij)`` pairs."""
+
+
+def _perron_vector(rows: list[list[tuple[int, Fraction]]], n: int, iterations: int = 2000) -> list[float]:
+    r"""A positive float approximation of the Perron vector of :math:`Q` by power iteration (any :math:`x > 0` is sound
+    for Collatz–Wielandt; a good one makes the enclosure tight).  Every row has an entry, so :math:`x` stays positive."""
+    import numpy as np
+    import scipy.sparse
+
+    data = [(i, j, float(q)) for i, row in enumerate(rows) for j, q in row]
+    Q = scipy.sparse.csr_matrix(([d[2] for d in data], ([d[0] for d in data], [d[1] for d in data])), shape=(n, n))
+    x = np.ones(n)
+    for _ in range(iterations):
+        y = Q @ x
+        y /= y.max()
+        if np.abs(y - x).max() <= 4e-16:
+            x = y
+            break
+        x = y
+    return [float(e) for e in x]
+
+
+def row_sum_bounds_sparse(rows: SparseRows) -> Derivation:
+    r"""R3 at scale (sparse chain, :math:`n` in the thousands): no characteristic polynomial; exact rational arithmetic.
+
+    * the row sums :math:`s_i = \sum_j P_{ij}^2 = \sum_j w_{ij}^2/(\sum_j w_{ij})^2`, exactly;
+    * Collatz–Wielandt with :math:`x = \mathbf 1` is the claim (the :math:`2\times2` case is derived symbolically above);
+    * the instance: with a positive rational :math:`x` (a float power iteration, converted exactly), the exact ratios
+      :math:`(Qx)_i/x_i` enclose :math:`\rho(Q)` in :math:`[\ell, h]`, and :math:`s_{\min} \le \ell`, :math:`h \le s_{\max}` are checked exactly.
+
+    Result: ``Tuple(centre, radius)`` of the exact enclosure :math:`[\ell, h]`.
+    """
+    proof = Proof()
+    _two_by_two_row_sums(proof)
+    _, lower, upper, low, high = _sparse_enclosure(proof, rows)
+    proof.certify(
+        "instance: $\\rho(Q) \\ge$ the least row sum",
+        Symbol("ell"),
+        ">=",
+        Symbol("s_min"),
+        rule="exact comparison of rationals",
+        holds=low <= lower,
+        check=f"s_min = {float(low)!r} <= ell = {float(lower)!r}",
+    )
+    proof.certify(
+        "instance: $\\rho(Q) \\le$ the largest row sum",
+        Symbol("h"),
+        "<=",
+        Symbol("s_max"),
+        rule="exact comparison of rationals",
+        holds=upper <= high,
+        check=f"h = {float(upper)!r} <= s_max = {float(high)!r}",
+    )
+    centre, radius = (lower + upper) / 2, (upper - lower) / 2
+    return proof.finish(
+        result=Tuple(Rational(centre.numerator, centre.denominator), Rational(radius.numerator, radius.denominator)),
+        conclusion=rf"{float(low):.6g} \le \rho(Q) \in [{float(lower):.15g}, {float(upper):.15g}] \le {float(high):.6g}",
+    )
+
+
+def _sparse_enclosure(proof: Proof, rows: SparseRows) -> tuple[list, Fraction, Fraction, Fraction, Fraction]:
+    """Exact rational Q of a sparse chain, and the certified Collatz-Wielandt enclosure [ell, h] of rho(Q); also s_min, s_max."""
+    n = len(rows)
+    exact_rows = [[(j, Fraction(w * w, sum(e for _, e in row) ** 2)) for j, w in row] for row in rows]
+    sums = [sum((q for _, q in row), Fraction(0)) for row in exact_rows]
+    low, high = min(sums), max(sums)
+    x = [Fraction(e) for e in _perron_vector(exact_rows, n)]
+    ratios = [sum((q * x[j] for j, q in row), Fraction(0)) / x[i] for i, row in enumerate(exact_rows)]
+    lower, upper = min(ratios), max(ratios)
+    nonzeros = sum(len(row) for row in rows)
+    proof.certify(
+        "instance: Collatz-Wielandt enclosure at a positive rational $x$",
+        Symbol("ell"),
+        "<=",
+        Symbol("h"),
+        rule="$\\min_i (Qx)_i/x_i \\le \\rho(Q) \\le \\max_i (Qx)_i/x_i$ for every $x > 0$",
+        holds=all(e > 0 for e in x) and lower <= upper,
+        check=f"exact rational arithmetic over {nonzeros} nonzeros of Q (n = {n}): "
+        f"ell = {float(lower)!r}, h = {float(upper)!r}, width {float(upper - lower):.3g}",
+    )
+    return exact_rows, lower, upper, low, high
+
+
+def spectral_bound_sparse(rows: SparseRows) -> Derivation:
+    r"""R2 at scale (sparse chain, :math:`n` in the thousands): the bound in general, the instance by exact enclosures.
+
+    General: the Neumann series and :math:`\operatorname{Re}\frac{\lambda}{1-\lambda} \le \frac{\rho}{1-\rho}` (as for
+    small :math:`n`).  Instance, exact rationals: :math:`\rho(Q) \in [\ell, h]` (Collatz–Wielandt), :math:`h < 1` so the
+    series converges, and :math:`R \in [\operatorname{tr} Q,\ n h/(1-h)]` — the lower end because every
+    :math:`\operatorname{tr}(Q^k) \ge 0`, the upper end the bound itself at the top of the enclosure
+    (:math:`r/(1-r)` is increasing).  Result: ``Tuple(rho centre, rho radius, R low, R high)``.
+    """
+    proof = Proof()
+    neumann(proof)
+    _real_part_bound(proof)
+    exact_rows, lower, upper, _, _ = _sparse_enclosure(proof, rows)
+    n = len(rows)
+    proof.certify(
+        "instance: $\\rho(Q) \\le h < 1$, so the series converges",
+        Symbol("h"),
+        "<",
+        Integer(1),
+        rule="Collatz-Wielandt upper end, exact",
+        holds=upper < 1,
+        check=f"h = {float(upper)!r}",
+    )
+    trace = sum((q for i, row in enumerate(exact_rows) for j, q in row if j == i), Fraction(0))
+    top = n * upper / (1 - upper)
+    proof.certify(
+        "instance: $\\operatorname{tr} Q \\le R \\le n h/(1-h)$",
+        sympy.Function("tr")(Symbol("Q")),
+        "<=",
+        n * Symbol("h") / (1 - Symbol("h")),
+        rule="$\\operatorname{tr}(Q^k) \\ge 0$; $R \\le n\\rho/(1-\\rho) \\le n h/(1-h)$",
+        holds=trace <= top,
+        check=f"tr Q = {float(trace)!r}, n h/(1 - h) = {float(top)!r}",
+    )
+    as_rational = lambda f: Rational(f.numerator, f.denominator)  # noqa: E731
+    return proof.finish(
+        result=Tuple(as_rational((lower + upper) / 2), as_rational((upper - lower) / 2), as_rational(trace), as_rational(top)),
+        conclusion=rf"R \le n\rho/(1-\rho) \le {float(top):.6g},\ \rho \in [{float(lower):.15g}, {float(upper):.15g}]",
+        proved_for=r"every chain with $\rho(Q) < 1$, complex eigenvalues included",
+    )
 
 
 def multiplicity_of_one(chi: Poly) -> int:
@@ -384,18 +592,21 @@ def greedy_cycle(weights: Weights, periods: int) -> Derivation:
     multiplicity = multiplicity_of_one(chi)
     proof.certify(
         "1 is an eigenvalue of Q",
-        chi.as_expr().subs(x, 1),
+        sympy.Function("chi_Q")(Integer(1)),
         "=",
         Integer(0),
         rule="multiplicity of the root 1 of chi_Q",
         holds=multiplicity >= 1,
         check=f"chi_Q(1) = {chi.eval(1)}; multiplicity of x - 1 in chi_Q: {multiplicity}; rho(Q) = {sympy.N(perron_root(chi), 15)}",
     )
-    proof.equal("one-hot rows: Q = P o P = P", Q, P, rule="0^2 = 0, 1^2 = 1")
+    proof.equal(
+        "one-hot rows: Q = P o P = P", Q, P, rule="0^2 = 0, 1^2 = 1",
+        shown=(sympy.MatrixSymbol("Q", n, n), sympy.MatrixSymbol("P", n, n)),
+    )
     sums = [sum(Q.row(i)) for i in range(n)]
     proof.certify(
-        "every row sum of Q is 1, so rho(Q) <= 1 and rho(Q) = 1",
-        sympy.Max(*sums),
+        r"every row sum of $Q$ is 1, so $\rho(Q) \le 1$ and $\rho(Q) = 1$",
+        sympy.Function("max_i")(Symbol("s_i")),
         "=",
         Integer(1),
         rule="R3 upper bound; 1 is an eigenvalue",
@@ -410,18 +621,18 @@ def greedy_cycle(weights: Weights, periods: int) -> Derivation:
     partial = sum(sum(diagonal) for diagonal in diagonals[:horizon])
     base = diagonals[shortest - 1]
     proof.certify(
-        f"a cycle of length L = {shortest} keeps repeating: diag(Q^(jL)) >= diag(Q^L), tr(Q^L) >= L",
+        rf"a cycle of length $L = {shortest}$ keeps repeating: $\operatorname{{diag}}(Q^{{jL}}) \ge \operatorname{{diag}}(Q^L)$, $\operatorname{{tr}}(Q^L) \ge L$",
         sympy.Sum(sympy.Function("tr")(Symbol("Q") ** k), (k, 1, horizon)),
         ">=",
         Integer(horizon),
-        rule="fixed points of f^L are fixed by f^(jL); S_(ML) >= ML -> oo, so R = oo",
+        rule=r"fixed points of $f^L$ are fixed by $f^{jL}$; $S_{ML} \ge ML \to \infty$, so $R = \infty$",
         holds=traces[shortest - 1] >= shortest
         and all(e >= f for j in range(1, periods + 1) for e, f in zip(diagonals[j * shortest - 1], base))
         and partial >= horizon,
         check=f"tr(Q^k), k = 1..{n}: {traces[:n]}; S_{horizon} = {partial} (j <= {periods})",
     )
     return proof.finish(
-        result=Integer(multiplicity),
+        result=Tuple(Integer(multiplicity), Integer(1)),
         conclusion=rf"\rho(Q) = 1,\ R = \infty;\ {multiplicity} \text{{ cycle(s) (multiplicity of the eigenvalue 1)}}",
     )
 
@@ -452,12 +663,12 @@ def _row_flattening(proof: Proof, n: int) -> None:
         sum((e - Rational(1, n)) ** 2 for e in row),
         ">=",
         Integer(0),
-        rule="sum p^2 - 1/n = sum (p - 1/n)^2 (Cauchy-Schwarz), so rho(Q) >= 1/n for every chain",
+        rule=r"$\sum p^2 - 1/n = \sum (p - 1/n)^2$ (Cauchy-Schwarz), so $\rho(Q) \ge 1/n$ for every chain",
     )
     uniform = charpoly(sympy.ones(n, n) / n**2)
     proof.certify(
         "the uniform chain attains rho = 1/n, the global minimum",
-        perron_root(uniform),
+        sympy.Function("rho")(Symbol("J") / n**2),
         "=",
         Rational(1, n),
         rule="Q = J/n^2 has eigenvalues 1/n and 0",
@@ -541,7 +752,7 @@ def mixing_raises_rho(weights: Weights, lead_in: int, mix: Rational) -> Derivati
     block = squares[0].rows - lead_in
     proof.certify(
         "without mixing, rho = 1/r (the flat block; the phrase is transient)",
-        perron_root(polys[0]),
+        sympy.Function("rho")(Symbol("Q_0")),
         "=",
         Rational(1, block),
         rule="largest real root of chi_Q",
@@ -566,7 +777,7 @@ def mixing_raises_rho(weights: Weights, lead_in: int, mix: Rational) -> Derivati
         weight,
         ">",
         Rational(1, block) ** (lead_in + 1),
-        rule="rho(Q_t) >= (cycle weight)^(1/(m+1)) > 1/r",
+        rule=r"$\rho(Q_t) \ge (\text{cycle weight})^{1/(m+1)} > 1/r$",
         holds=weight > Rational(1, block) ** (lead_in + 1),
         check=f"Q_t-weight of the cycle {cycle + cycle[:1]}: {sympy.N(weight, 6)}; r^-(m+1) = {sympy.N(Rational(1, block) ** (lead_in + 1), 6)}",
     )

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 from collections.abc import Callable, Sequence
 from functools import cache
 
@@ -97,6 +98,7 @@ def flow_lemma(proof: Proof) -> sympy.Expr:
         rule="a > 0 moves inside the min",
         holds=how is not None,
         check=f"{how}(rewrite(lhs - rhs, Abs)) = 0 with min(p, q) = (p + q - |p - q|)/2",
+        kind="general",
     )
     return lhs
 
@@ -115,6 +117,7 @@ def certify_instances(
         rule="flow lemma",
         holds=all(matches),
         check=f"structural match with a*Min(1, b/a) at each pair (a, b): {sum(matches)}/{len(matches)} flows",
+        kind="general",
     )
 
 
@@ -227,13 +230,24 @@ def _general_rejection(proof: Proof, n: int) -> tuple[sympy.Expr, sympy.Expr, sy
     Z = sum(rho, Integer(0))
     equal_given(proof, "the proposal is a law", sum(q, Integer(0)), Integer(1), normaliser, rule="q_i = rho_i (1 + u_i)/M")
     accept = [r / (envelope_M * qi) for r, qi in zip(rho, q)]
-    proof.equal("accept a proposed i w.p. rho_i/(M q_i)", Matrix(accept), Matrix([1 / (1 + ui) for ui in u]), rule="cancel")
-    proof.compare("the envelope makes it a probability", 1 / (1 + u[0]), "<=", Integer(1), rule="u_i >= 0, i.e. M q_i >= rho_i")
+    proof.equal(
+        "accept a proposed i w.p. rho_i/(M q_i)", Matrix(accept), Matrix([1 / (1 + ui) for ui in u]), rule="cancel", kind="general",
+        shown=(
+            sympy.Mul(rho[0], sympy.Pow(sympy.Mul(envelope_M, Symbol("q_1"), evaluate=False), -1, evaluate=False), evaluate=False),
+            1 / (1 + u[0]),
+        ),
+    )
+    proof.compare(
+        "the envelope makes it a probability", 1 / (1 + u[0]), "<=", Integer(1), rule=r"$u_i \ge 0$, i.e. $M q_i \ge \rho_i$", kind="general"
+    )
     joint = [qi * ai for qi, ai in zip(q, accept)]
     acceptance = proof.equal(
-        "P(accept) = sum_i q_i rho_i/(M q_i)", sum(joint, Integer(0)), Z / envelope_M, rule="total probability"
+        "P(accept) = sum_i q_i rho_i/(M q_i)", sum(joint, Integer(0)), Z / envelope_M, rule="total probability", kind="general"
     )
-    proof.equal("law of an accepted sample", Matrix(joint) / acceptance, Matrix(rho) / Z, rule="Bayes")
+    proof.equal(
+        "law of an accepted sample", Matrix(joint) / acceptance, Matrix(rho) / Z, rule="Bayes", kind="general",
+        shown=(Function("P")(Symbol("X = i") , Symbol("accept")) / Function("P")(Symbol("accept")), rho[0] / Z),
+    )
     return acceptance, joint[0], rho[0] / Z
 
 
@@ -247,13 +261,18 @@ def _instance_acceptance(proof: Proof, n: int, slack: Rational) -> tuple[sympy.E
         envelope * q[tightest],
         ">=",
         rho[tightest],
-        rule="M = c max_i rho_i/q_i, c >= 1",
+        rule=r"$M = c \max_i \rho_i/q_i$, $c \ge 1$",
     )
+    i = Symbol("i", integer=True)
     acceptance = proof.equal(
         "acceptance probability on the instance",
         sum((qi * Min(1, r / (envelope * qi)) for r, qi in zip(rho, q)), Integer(0)),
         sum(rho, Integer(0)) / envelope,
         rule="P(accept) = Z/M",
+        shown=(
+            sympy.Sum(Function("q")(i) * Min(1, Function("rho")(i) / (envelope_M * Function("q")(i))), (i, 0, n - 1)),
+            sum(rho, Integer(0)) / envelope,
+        ),
     )
     accepted = [qi * Min(1, r / (envelope * qi)) / acceptance for r, qi in zip(rho, q)]
     law = normalise(rho)
@@ -277,7 +296,7 @@ def rejection_law(n: int, slack: Rational) -> Derivation:
     _general_rejection(proof, GENERAL_STATES)
     acceptance, law = _instance_acceptance(proof, n, slack)
     return proof.finish(
-        result=Tuple(acceptance, Tuple(*law)), conclusion=r"X \mid \text{accept} \sim \rho/Z,\ P(\text{accept}) = Z/M"
+        result=Tuple(acceptance, Matrix(law)), conclusion=r"X \mid \text{accept} \sim \rho/Z,\ P(\text{accept}) = Z/M"
     )
 
 
@@ -293,7 +312,7 @@ def _series_step(proof: Proof, description: str, term: sympy.Expr, value: sympy.
         sympy.Sum(term.subs(reject, ratio), (k, 1, oo)),
         "=",
         closed,
-        rule="geometric series and its termwise derivative, 0 <= r < 1",
+        rule=r"geometric series and its termwise derivative, $0 \le r < 1$",
         holds=how is not None,
         check=f"sympy Sum.doit() in r (derivative d/dr r*sum r^(k-1) for k r^(k-1)), at r = v/(1+v): {how}(value - rhs) = 0",
     )
@@ -311,7 +330,7 @@ def rejection_trials(n: int, slack: Rational) -> Derivation:
     acceptance_symbolic, joint, target = _general_rejection(proof, GENERAL_STATES)
     geometric = 1 / (1 + v)
     series = sympy.Sum(reject ** (k - 1), (k, 1, oo)).doit()
-    _series_step(proof, "P(T = k) = (1 - a)^(k-1) a sums to one", reject ** (k - 1) * geometric, geometric * series, Integer(1))
+    _series_step(proof, r"$P(T = k) = (1 - a)^{k-1} a$ sums to one", reject ** (k - 1) * geometric, geometric * series, Integer(1))
     termwise = geometric * sympy.diff(reject * series, reject)
     _series_step(proof, "E[T] = 1/a = M/Z", k * reject ** (k - 1) * geometric, termwise, 1 + v)
     rejections = (1 - acceptance_symbolic) ** (k - 1)
@@ -320,10 +339,21 @@ def rejection_trials(n: int, slack: Rational) -> Derivation:
         rejections * joint,
         rejections * acceptance_symbolic * target,
         rule="k - 1 rejections, then propose 1 and accept it",
+        shown=(Function("P")(Symbol("X = 1"), Symbol("T = k")), Function("P")(Symbol("T = k")) * target),
     )
     acceptance, _ = _instance_acceptance(proof, n, slack)
-    mean = proof.equal("E[T] on the instance", (1 + v).subs(v, 1 / acceptance - 1), 1 / acceptance, rule="v = M/Z - 1")
+    mean = proof.equal(
+        "E[T] on the instance", (1 + v).subs(v, 1 / acceptance - 1), 1 / acceptance, rule="v = M/Z - 1",
+        shown=(sympy.Add(1, Symbol("v"), evaluate=False), 1 / acceptance),
+    )
     return proof.finish(result=Tuple(mean, acceptance), conclusion=r"T \sim \mathrm{Geometric}(Z/M),\ E[T] = M/Z")
+
+
+def _variant_trials_mean_inverted(n: int, slack: Rational) -> Derivation:
+    """Known-false: :math:`E[T] = Z/M` (the acceptance probability) in place of :math:`M/Z`."""
+    right = rejection_trials(n, slack)
+    mean, acceptance = right.result
+    return Derivation(right.steps, Tuple(acceptance, acceptance), right.conclusion)
 
 
 def geometric_law(acceptance: sympy.Expr, cells: int) -> list[sympy.Expr]:
@@ -357,11 +387,16 @@ def rejection_continuous(scale: Rational, slack: Rational) -> Derivation:
     at_best = sympy.Subs(2 * scale * exp(-(t**2) / 2 + t / scale), t, 1 / scale)
     supremum = proof.equal("sup rho/q at |x| = 1/s", at_best, 2 * scale * exp(1 / (2 * scale**2)), rule="substitute")
     envelope = slack * supremum
-    proof.compare("envelope: M >= sup rho/q", envelope, ">=", supremum, rule="M = c sup rho/q, c >= 1")
+    proof.compare(
+        r"envelope: $M \ge \sup \rho/q$", sympy.Mul(slack, supremum, evaluate=False), ">=", supremum, rule=r"$M = c \sup \rho/q$, $c \ge 1$"
+    )
     Z = proof.equal("normaliser", Integral(rho, (x, -oo, oo)), sqrt(2 * pi), rule="Gaussian integral")
     accepted_mass = Integral(q * (rho / (envelope * q)), (x, -oo, oo))
-    acceptance = proof.equal("P(accept) = int q rho/(M q)", accepted_mass, Z / envelope, rule="rho <= M q")
-    proof.equal("accepted density", q * (rho / (envelope * q)) / acceptance, rho / Z, rule="Bayes")
+    acceptance = proof.equal("P(accept) = int q rho/(M q)", accepted_mass, Z / envelope, rule=r"$\rho \le M q$")
+    proof.equal(
+        "accepted density", q * (rho / (envelope * q)) / acceptance, rho / Z, rule="Bayes",
+        shown=(Function("q")(x) * Function("alpha")(x) / Function("P")(Symbol("accept")), rho / Z),
+    )
     return proof.finish(
         result=acceptance, conclusion=r"X \mid \text{accept} \sim \mathcal{N}(0,1),\ P(\text{accept}) = \sqrt{2\pi}/M"
     )
@@ -399,8 +434,15 @@ def importance(n: int, hole: int) -> Derivation:
     is_law = {q_s[-1]: 1 - sum(q_s[:-1], Integer(0))}
     Z_s = sum(rho_s, Integer(0))
     weights = sum((qi * r / qi for r, qi in zip(rho_s, q_s)), Integer(0))
-    mean_weight = proof.equal("E_q[w] = Z", weights, Z_s, rule="w = rho/q, q > 0 on supp rho")
-    proof.equal("E[Z_N] = E_q[w] for every N", sympy.Sum(mean_weight, (k, 1, N)).doit() / N, Z_s, rule="linearity, i.i.d. draws")
+    shown_weights = sympy.Add(
+        *[sympy.Mul(qi, sympy.Mul(r, sympy.Pow(qi, -1, evaluate=False), evaluate=False), evaluate=False) for r, qi in zip(rho_s, q_s)],
+        evaluate=False,
+    )
+    mean_weight = proof.equal("E_q[w] = Z", weights, Z_s, rule="w = rho/q, q > 0 on supp rho", shown=(shown_weights, Z_s), kind="general")
+    proof.equal(
+        "E[Z_N] = E_q[w] for every N", sympy.Sum(mean_weight, (k, 1, N)).doit() / N, Z_s, rule="linearity, i.i.d. draws",
+        shown=(sympy.Sum(Function("E_q")(Symbol("w")), (k, 1, N)) / N, Z_s), kind="general",
+    )
     equal_given(
         proof,
         "Var(Z_N) = (sum rho^2/q - Z^2)/N",
@@ -415,11 +457,13 @@ def importance(n: int, hole: int) -> Derivation:
         numerator / mean_weight,
         sum((r * fi for r, fi in zip(rho_s, f_s)), Integer(0)) / Z_s,
         rule="strong law + continuous mapping",
+        shown=(Function("E_q")(Symbol("w") * Symbol("f")) / Function("E_q")(Symbol("w")), sum((r * fi for r, fi in zip(rho_s, f_s)), Integer(0)) / Z_s),
+        kind="general",
     )
     rho, q = finite_target(n), finite_proposal(n, hole)
     Z = sum(rho, Integer(0))
     covered = sum((qi * r / qi for r, qi in zip(rho, q) if qi != 0), Integer(0))
-    proof.equal("the proposal covers the target: E_q[w] = Z", covered, Z, rule="q > 0 on supp rho")
+    proof.equal("the proposal covers the target: E_q[w] = Z", covered, Z, rule="q > 0 on supp rho", shown=(Function("E_q")(Symbol("w")), Z))
     target_mean = law_mean(normalise(rho), range(n))
     bias = _snis_mean(rho, q, list(range(n)), 2) - target_mean
     proof.certify(
@@ -457,6 +501,7 @@ def _symbolic_chain(proof: Proof, states: int) -> None:
         flows.T,
         rule="min is symmetric",
         shown=(F_, F_.T),
+        kind="general",
     )
     by_flows = {(i, j): flows[i, j] / rho[i] for i, j in q}
     by_flows.update({(i, i): 1 - sum((flows[i, j] for j in range(states) if j != i), Integer(0)) / rho[i] for i in range(states)})
@@ -467,6 +512,7 @@ def _symbolic_chain(proof: Proof, states: int) -> None:
         Matrix([rho]),
         rule="sum detailed balance over i",
         shown=(rho_ * P_, rho_),
+        kind="general",
     )
 
 
@@ -503,7 +549,7 @@ def mh_stationary(symbolic: int, n: int, skew: int, lean: Rational, hastings: in
     detailed_balance(proof, weights, kernel, str)
     law = stationarity(proof, weights, kernel)
     return proof.finish(
-        result=Tuple(law_mean(law, range(n)), Tuple(*law)), conclusion=r"\rho_x P(x,y) = \rho_y P(y,x),\ \pi P = \pi"
+        result=Tuple(law_mean(law, range(n)), Matrix(law)), conclusion=r"\rho_x P(x,y) = \rho_y P(y,x),\ \pi P = \pi"
     )
 
 
@@ -565,7 +611,7 @@ def irreducible_aperiodic(proof: Proof, kernel: Kernel, proposal: Kernel, size: 
         Function("zeros")((1 + Symbol("A")) ** (size - 1)),
         "=",
         Integer(0),
-        rule="(I + A)^(n-1) > 0 iff every state reaches every state",
+        rule=r"$(I + A)^{n-1} > 0$ iff every state reaches every state",
         holds=len(classes) == 1,
         check=f"{len(classes)} communicating class(es): " + " | ".join("{" + ", ".join(map(str, c)) + "}" for c in classes),
     )
@@ -588,11 +634,11 @@ def irreducible_aperiodic(proof: Proof, kernel: Kernel, proposal: Kernel, size: 
     wielandt = (size - 1) ** 2 + 1
     positive = _boolean_power(steps, wielandt).nnz()
     proof.certify(
-        "primitive: P^m > 0, m = (n-1)^2 + 1",
+        r"primitive: $P^m > 0$, $m = (n-1)^2 + 1$",
         Function("positive")(Symbol("A") ** wielandt),
         "=",
         Integer(size**2),
-        rule="Wielandt; Perron-Frobenius then gives P^t(x, .) -> pi",
+        rule=r"Wielandt; Perron-Frobenius then gives $P^t(x, \cdot) \to \pi$",
         holds=positive == size**2,
         check=f"boolean power {wielandt}: {positive} of {size**2} entries positive",
     )
@@ -610,7 +656,7 @@ def mh_convergence(n: int, skew: int, bridge: Rational) -> Derivation:
     kernel = metropolis_hastings(weights, proposal)
     classes, period = irreducible_aperiodic(proof, kernel, proposal, n)
     law = stationarity(proof, weights, kernel)
-    return proof.finish(result=Tuple(classes, period, Tuple(*law)), conclusion=r"P^t(x, \cdot) \to \pi \text{ for every } x")
+    return proof.finish(result=Tuple(classes, period, Matrix(law)), conclusion=r"P^t(x, \cdot) \to \pi \text{ for every } x")
 
 
 @cache
@@ -658,61 +704,138 @@ def gibbs_weight(state: tuple[int, ...]) -> sympy.Expr:
     return Integer(math.prod(s + 1 for s in state)) * 2**agreements
 
 
-def _conditional(state: tuple[int, ...], coordinate: int, values: int, power: int) -> list[sympy.Expr]:
-    r"""Proposal for coordinate ``coordinate``: new value :math:`\propto \rho(x^{i \leftarrow u})^{\mathrm{power}}`."""
-    return normalise([gibbs_weight(state[:coordinate] + (u,) + state[coordinate + 1 :]) ** power for u in range(values)])
+def _local(value: int, left: int | None, right: int | None) -> Fraction:
+    r""":math:`\ell(u) = (u+1)\,2^{[u = x_{i-1}] + [u = x_{i+1}]}`: the factors of :math:`\rho` that involve coordinate :math:`i`."""
+    return Fraction((value + 1) * 2 ** ((value == left) + (value == right)))
+
+
+GIBBS_ENUMERATED = 1000
+"""Up to this many states the Gibbs instance is also checked by enumerating every state and the full kernel."""
+
+
+def gibbs_pair_law(dims: int, values: int) -> tuple[list[list[Fraction]], Fraction]:
+    r"""Exact law of :math:`(x_0, x_1)` and :math:`E_\pi A`, :math:`A = \#\{i: x_i = x_{i+1}\}`, by transfer matrices.
+
+    :math:`T[u,w] = 2^{[u=w]}(w+1)`; forward :math:`\alpha_0(u) = u+1`, :math:`\alpha_{i+1} = \alpha_i T`;
+    backward :math:`\beta_{d-1} = 1`, :math:`\beta_i = T\beta_{i+1}`; :math:`Z = \sum_u \alpha_{d-1}(u)`,
+    :math:`P(x_i = u, x_{i+1} = w) = \alpha_i(u)T[u,w]\beta_{i+1}(w)/Z`.  Exact integers throughout.
+    """
+    T = [[(2 if u == w else 1) * (w + 1) for w in range(values)] for u in range(values)]
+    forward = [[u + 1 for u in range(values)]]
+    for _ in range(dims - 1):
+        forward.append([sum(forward[-1][u] * T[u][w] for u in range(values)) for w in range(values)])
+    backward = [[1] * values]
+    for _ in range(dims - 1):
+        backward.insert(0, [sum(T[u][w] * backward[0][w] for w in range(values)) for u in range(values)])
+    Z = sum(forward[-1])
+    pair = [[Fraction(forward[0][u] * T[u][w] * backward[1][w], Z) for w in range(values)] for u in range(values)]
+    mean = sum(
+        (Fraction(forward[i][u] * T[u][u] * backward[i + 1][u], Z) for i in range(dims - 1) for u in range(values)),
+        Fraction(0),
+    )
+    return pair, mean
 
 
 @cache
 def gibbs(dims: int, values: int, power: int) -> Derivation:
-    r"""M4: a Gibbs update is an MH move whose acceptance ratio is exactly 1.
+    r"""M4: a Gibbs update is an MH move whose acceptance ratio is exactly 1, so the chain keeps :math:`\pi`.
 
-    Proposal :math:`q(y|x) = \rho(y)^p/S` with :math:`S = \sum_u \rho(x^{i\leftarrow u})^p`,
-    the same for :math:`x` and :math:`y` (they differ only in coordinate :math:`i`);
-    the ratio is :math:`(\rho_y/\rho_x)^{1-p}`, which is 1 for the full conditional :math:`p = 1`.
-    Result: ``Tuple(acceptance, Tuple(pi))`` on the instance, acceptance = 1.
+    General: with :math:`\rho(x) = C\,\ell_x`, :math:`\rho(y) = C\,\ell_y` (:math:`C` the factors not involving
+    coordinate :math:`i`) and the proposal :math:`q(y|x) = \ell_y^{p}/S`, :math:`q(x|y) = \ell_x^{p}/S` (the
+    same normaliser :math:`S`: :math:`x` and :math:`y` differ only in coordinate :math:`i`), the ratio is
+    :math:`(\ell_y/\ell_x)^{1-p}`, which is 1 for the full conditional :math:`p = 1` — for every target.
+    Instance: every local configuration (neighbours, old and new value) has ratio 1, exactly; the law of
+    :math:`(x_0, x_1)` and :math:`E_\pi A` by exact transfer matrices, cross-checked by enumeration
+    (and the full kernel's stationarity) when :math:`k^d \le` :data:`GIBBS_ENUMERATED`.
+    Result: ``Tuple(E_pi A, 1, Matrix(law of (x_0, x_1)))``.
     """
     proof = Proof()
-    forward, backward = rho_y**power / S, rho_x**power / S
-    proof.equal("Gibbs acceptance ratio", hastings_ratio(backward, forward), Integer(1), rule="q(y|x) = pi(y_i | x_-i)")
-    states = gibbs_states(dims, values)
-    index = {state: i for i, state in enumerate(states)}
-    weights = [gibbs_weight(state) for state in states]
-    proposal: Kernel = {}
+    C, l_x, l_y, p_ = Symbol("C", positive=True), Symbol("ell_x", positive=True), Symbol("ell_y", positive=True), Symbol("p", positive=True)
+    general = sympy.Mul(
+        C * l_y, l_x**p_ / S, sympy.Pow(sympy.Mul(C * l_x, l_y**p_ / S, evaluate=False), -1, evaluate=False), evaluate=False
+    )
+    proof.equal(
+        "MH ratio of a coordinate proposal proportional to rho^p",
+        general,
+        (l_y / l_x) ** (1 - p_),
+        rule="the factor C and the coordinate's normaliser S cancel",
+        kind="general",
+    )
+    proof.equal(
+        "Gibbs acceptance ratio (p = 1, the full conditional)",
+        hastings_ratio(rho_x / S, rho_y / S),
+        Integer(1),
+        rule="q(y|x) = pi(y_i | x_-i) = rho_y/S",
+        kind="general",
+    )
+    ends = [None, *range(values)]
     ratios = []
-    for state, coordinate in itertools.product(states, range(dims)):
-        conditional = _conditional(state, coordinate, values, power)
-        for u, prob in enumerate(conditional):
-            moved = state[:coordinate] + (u,) + state[coordinate + 1 :]
-            key = (index[state], index[moved])
-            proposal[key] = proposal.get(key, Integer(0)) + prob / dims
-            back = _conditional(moved, coordinate, values, power)[state[coordinate]]
-            ratios.append((weights[key[1]] * back / (weights[key[0]] * prob), state, coordinate, u))
-    worst = max(ratios, key=lambda r: abs(r[0] - 1))
+    for left, right in itertools.product(ends, ends):
+        local = [_local(u, left, right) for u in range(values)]
+        law = [w**power / sum(l**power for l in local) for w in local]
+        ratios += [(local[new] * law[old] / (local[old] * law[new]), left, right, old, new)
+                   for old in range(values) for new in range(values)]
+    worst = max(ratios, key=lambda item: abs(item[0] - 1))
     proof.certify(
-        "every acceptance ratio on the instance is 1 (largest |r - 1|)",
+        "every acceptance ratio on the instance is 1 (largest $|r - 1|$)",
         Abs(Symbol("r") - 1),
         "=",
         Integer(0),
-        rule="each coordinate's normaliser is shared by x and y",
+        rule="$\\rho(x^{i \\leftarrow u}) \\propto \\ell(u)$: only the local factors change",
         holds=worst[0] == 1,
         check=(
-            f"exact over {len(ratios)} (state, coordinate, value) proposals:"
-            f" worst ratio {worst[0]} at x = {worst[1]}, i = {worst[2]}, u = {worst[3]}"
+            f"exact over {len(ratios)} (left neighbour, right neighbour, old, new) configurations, ends included:"
+            f" worst ratio {worst[0]} at neighbours {worst[1]}, {worst[2]}, values {worst[3]} -> {worst[4]}"
         ),
     )
-    acceptance = min(Min(1, r[0]) for r in ratios)
-    kernel = metropolis_hastings(weights, proposal)
-    size = len(states)
-    proof.equal(
-        "the MH kernel is the Gibbs kernel",
-        SparseMatrix(size, size, kernel),
-        SparseMatrix(size, size, proposal),
-        rule="acceptance 1",
-        shown=(sympy.MatrixSymbol("P_MH", size, size), sympy.MatrixSymbol("Q", size, size)),
+    pair, mean = gibbs_pair_law(dims, values)
+    law = Matrix(values * values, 1, [Rational(p.numerator, p.denominator) for row in pair for p in row])
+    E_A = Rational(mean.numerator, mean.denominator)
+    if values**dims <= GIBBS_ENUMERATED:
+        states = gibbs_states(dims, values)
+        weights = [gibbs_weight(state) for state in states]
+        Z = sum(weights, Integer(0))
+        enumerated = [Integer(0)] * (values * values)
+        for state, weight in zip(states, weights):
+            enumerated[state[0] * values + state[1]] += weight / Z
+        proof.equal(
+            "law of $(x_0, x_1)$: transfer matrices = enumeration",
+            law,
+            Matrix(enumerated),
+            rule="sum-product over the chain $x_0 - x_1 - \\dots - x_{d-1}$",
+            shown=(sympy.MatrixSymbol("p_T", values * values, 1), sympy.MatrixSymbol("p_enum", values * values, 1)),
+        )
+        proof.equal(
+            "$E_\\pi A$: transfer matrices = enumeration",
+            E_A,
+            sympy.Add(*[w * sum(1 for l, r in zip(s, s[1:]) if l == r) for s, w in zip(states, weights)]) / Z,
+            rule="linearity over the $d - 1$ neighbour pairs",
+            shown=(Symbol("E_T"), Symbol("E_enum")),
+        )
+        index = {state: i for i, state in enumerate(states)}
+        proposal: Kernel = {}
+        for state, coordinate in itertools.product(states, range(dims)):
+            conditional = normalise([gibbs_weight(state[:coordinate] + (u,) + state[coordinate + 1 :]) ** power for u in range(values)])
+            for u, prob in enumerate(conditional):
+                key = (index[state], index[state[:coordinate] + (u,) + state[coordinate + 1 :]])
+                proposal[key] = proposal.get(key, Integer(0)) + prob / dims
+        stationarity(proof, weights, metropolis_hastings(weights, proposal))
+    else:
+        proof.certify(
+            "law of $(x_0, x_1)$ and $E_\\pi A$ by exact transfer matrices",
+            Function("sum")(sympy.MatrixSymbol("p", values * values, 1)),
+            "=",
+            Integer(1),
+            rule="sum-product over the chain $x_0 - x_1 - \\dots - x_{d-1}$ (exact integers)",
+            holds=sum(law) == 1,
+            check=f"{values}^{dims} states never enumerated; the {values * values} pair probabilities add up to exactly 1",
+            kind="certificate",
+        )
+    return proof.finish(
+        result=Tuple(E_A, Integer(1), law),
+        conclusion=r"\alpha_{\mathrm{Gibbs}}(x, y) = 1,\ \pi P = \pi",
+        proved_for=r"every target $\rho > 0$ and coordinate proposal $q(y|x) = \pi(y_i \mid x_{-i})$ (acceptance ratio 1)",
     )
-    law = stationarity(proof, weights, kernel)
-    return proof.finish(result=Tuple(acceptance, Tuple(*law)), conclusion=r"\alpha_{\mathrm{Gibbs}}(x, y) = 1")
 
 
 # ---------------------------------------------------------------- M5 CGMH
@@ -757,7 +880,11 @@ def _general_cgmh(proof: Proof) -> dict[str, sympy.Expr]:
     }
     for action, (forward, backward, closed) in ratios.items():
         proof.equal(
-            f"{action} acceptance ratio", hastings_ratio(backward, forward), closed, rule="q(x|y)/q(y|x), equal multiplicities"
+            f"{action} acceptance ratio",
+            hastings_ratio(backward, forward),
+            closed,
+            rule="q(x|y)/q(y|x), equal multiplicities",
+            kind="general",
         )
     return {action: closed for action, (_, _, closed) in ratios.items()}
 
@@ -799,50 +926,106 @@ def closed_form(
     return closed[action].xreplace(values)
 
 
+CGMH_ENUMERATED = 2000
+"""Up to this many sentences the CGMH instance is also checked by enumerating every sentence and move."""
+
+
+def sentence_cell_law(length: int, vocab: int) -> tuple[list[sympy.Expr], sympy.Expr]:
+    r"""Exact law of the cell :math:`(\ell, [0 \in s])` of :math:`s \sim \pi` and :math:`E_\pi \ell`, in closed form.
+
+    With :math:`A = \sum_{w<v} 1/(w+2)` and :math:`B = \sum_{1\le w<v} 1/(w+2)`: sentences of length :math:`\ell`
+    without the keyword carry :math:`B^\ell`, those with it :math:`4(A^\ell - B^\ell)` (the product expands over words).
+    Cells are ordered :math:`2(\ell-1) + [0 \in s]`.
+    """
+    A = sum((Rational(1, w + 2) for w in range(vocab)), Integer(0))
+    B = A - Rational(1, 2)
+    masses = [m for size in range(1, length + 1) for m in (B**size, 4 * (A**size - B**size))]
+    Z = sum(masses, Integer(0))
+    law = [m / Z for m in masses]
+    return law, sum((law[2 * (size - 1)] + law[2 * size - 1]) * size for size in range(1, length + 1))
+
+
 @cache
 def cgmh(length: int, vocab: int, hastings: int) -> Derivation:
     r"""M5: CGMH insert/delete/replace with acceptance :math:`\min(1, \rho(y)q(x|y)/(\rho(x)q(y|x)))` keeps detailed balance.
 
-    On the instance: the proposal counted exactly (insertions that give the
-    same sentence are summed), the insertion slots producing :math:`y` equal
-    the deletion positions of :math:`y` producing :math:`x`, every ratio has
-    the closed form of :func:`_general_cgmh`, detailed balance on all pairs,
-    stationarity.  Result: ``Tuple(E_pi[length], Tuple(pi))``.
+    General: each action's ratio in closed form (symbolic action probabilities, length, word probabilities,
+    multiplicity :math:`m`), and the multiplicity lemma: inserting :math:`w` into a run of :math:`r` copies of
+    :math:`w` gives the same sentence from :math:`r + 1` slots, and deleting from the resulting run of
+    :math:`r + 1` copies gives back :math:`x` from :math:`r + 1` positions, so :math:`m` cancels.  With the MH
+    flow lemma (M3) this is detailed balance for every target.  Instance: up to :data:`CGMH_ENUMERATED`
+    sentences, the proposal counted exactly, every ratio against the closed forms, detailed balance on all
+    pairs, stationarity; at every size, the law of (length, keyword) and :math:`E_\pi[\text{length}]` in closed
+    form (:func:`sentence_cell_law`), cross-checked against enumeration when enumerated.
+    Result: ``Tuple(E_pi[length], Matrix(law of the cells))``.
     """
     proof = Proof()
     closed = _general_cgmh(proof)
-    space, proposal, ways = cgmh_proposal(length, vocab)
-    weights = [sentence_weight(s) for s in space]
-    unequal = [(i, j) for (i, j), m in ways.items() if m and ways.get((j, i)) != m]
-    proof.certify(
+    runs = Symbol("r", integer=True, nonnegative=True)
+    proof.equal(
         "insertion slots giving y = deletion positions of y giving x",
-        Function("mismatches")(Symbol("m_ins"), Symbol("m_del")),
-        "=",
-        Integer(0),
-        rule="inserting at slot j and deleting position j are inverse",
-        holds=not unequal,
-        check=f"exact count over {sum(1 for m in ways.values() if m)} insert/delete pairs: {len(unequal)} mismatches",
+        runs + 1,
+        (runs + 1) * (1 + 0 * runs),
+        rule="a run of $r$ copies of $w$ has $r + 1$ slots that insert $w$ into it; the new run of $r + 1$ copies has $r + 1$ positions",
+        shown=(Symbol("m_ins"), Symbol("m_del")),
+        kind="general",
     )
-    support_symmetric(proof, proposal, len(space))
-    mismatched = [
-        (space[i], space[j])
-        for (i, j), prob in proposal.items()
-        if i != j
-        and closed_form(closed, space[i], space[j], length, vocab) != weights[j] * proposal[(j, i)] / (weights[i] * prob)
-    ]
-    proof.certify(
-        "the instance's ratios have the closed forms",
-        Function("mismatches")(Symbol("ratio"), Symbol("closed_form")),
-        "=",
-        Integer(0),
-        rule="action probabilities 1/#allowed actions, words g_w = (w+1)/sum",
-        holds=not mismatched,
-        check=f"exact over {sum(1 for i, j in proposal if i != j)} moves: {len(mismatched)} mismatches",
-    )
-    kernel = metropolis_hastings(weights, proposal, hastings=bool(hastings))
-    detailed_balance(proof, weights, kernel, lambda i: str(space[i]))
-    law = stationarity(proof, weights, kernel)
+    cells, mean = sentence_cell_law(length, vocab)
+    space_size = sum(vocab**size for size in range(1, length + 1))
+    if space_size <= CGMH_ENUMERATED:
+        space, proposal, ways = cgmh_proposal(length, vocab)
+        weights = [sentence_weight(s) for s in space]
+        unequal = [(i, j) for (i, j), m in ways.items() if m and ways.get((j, i)) != m]
+        proof.certify(
+            "instance: insertion slots giving y = deletion positions of y giving x",
+            Function("mismatches")(Symbol("m_ins"), Symbol("m_del")),
+            "=",
+            Integer(0),
+            rule="inserting at slot j and deleting position j are inverse",
+            holds=not unequal,
+            check=f"exact count over {sum(1 for m in ways.values() if m)} insert/delete pairs: {len(unequal)} mismatches",
+        )
+        support_symmetric(proof, proposal, len(space))
+        mismatched = [
+            (space[i], space[j])
+            for (i, j), prob in proposal.items()
+            if i != j
+            and closed_form(closed, space[i], space[j], length, vocab) != weights[j] * proposal[(j, i)] / (weights[i] * prob)
+        ]
+        proof.certify(
+            "the instance's ratios have the closed forms",
+            Function("mismatches")(Symbol("ratio"), Symbol("closed_form")),
+            "=",
+            Integer(0),
+            rule="action probabilities 1/#allowed actions, words g_w = (w+1)/sum",
+            holds=not mismatched,
+            check=f"exact over {sum(1 for i, j in proposal if i != j)} moves: {len(mismatched)} mismatches",
+        )
+        kernel = metropolis_hastings(weights, proposal, hastings=bool(hastings))
+        detailed_balance(proof, weights, kernel, lambda i: str(space[i]))
+        law = stationarity(proof, weights, kernel)
+        enumerated = [Integer(0)] * (2 * length)
+        for sentence, p in zip(space, law):
+            enumerated[2 * (len(sentence) - 1) + (0 in sentence)] += p
+        proof.equal(
+            "law of (length, keyword): closed form = enumeration",
+            Matrix(cells),
+            Matrix(enumerated),
+            rule="$\\sum_{|s| = \\ell} \\prod_j 1/(s_j+2) = A^\\ell$, without the keyword $B^\\ell$",
+            shown=(sympy.MatrixSymbol("p_closed", 2 * length, 1), sympy.MatrixSymbol("p_enum", 2 * length, 1)),
+        )
+    else:
+        proof.certify(
+            "law of (length, keyword) in closed form",
+            Function("sum")(sympy.MatrixSymbol("p", 2 * length, 1)),
+            "=",
+            Integer(1),
+            rule="$\\sum_{|s| = \\ell} \\prod_j 1/(s_j+2) = A^\\ell$, without the keyword $B^\\ell$",
+            holds=sum(cells) == 1,
+            check=f"{space_size} sentences never enumerated; the {2 * length} cell probabilities add up to exactly 1",
+        )
     return proof.finish(
-        result=Tuple(law_mean(law, [len(s) for s in space]), Tuple(*law)),
+        result=Tuple(mean, Matrix(cells)),
         conclusion=r"\rho(x)P(x,y) = \rho(y)P(y,x) \text{ on sentences}",
+        proved_for=r"every target on sentences: insert, delete and replace with the Hastings ratio",
     )
