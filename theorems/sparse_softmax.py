@@ -356,11 +356,15 @@ def gradient(n: int, k: int, t_rank: int) -> Derivation:
     exact = instance_gradient(n, k, t_rank)
     t = t_rank - 1
     weights = _instance_weights(n)
+    inside = t_rank <= k
+    others = sum(weights[:k]) - (weights[t] if inside else 0)
+    at_instance = sympy.Derivative(log(Integer(others) + (exp(S_T) if inside else 0)) - S_T, S_T)
     proof.equal(
         rf"at the instance, the target coordinate (rank {t_rank})",
-        sympy.Derivative(log(Integer(sum(weights[:k]) - weights[t]) + exp(S_T)) - S_T, S_T).subs(S_T, log(Integer(weights[t]))),
+        at_instance.doit().subs(S_T, log(Integer(weights[t]))),
         exact[t],
-        rule=r"$\partial_{s_t}(\log(e^{s_t} + A) - s_t)$ at $e^{s_t} = n + 1 - t$; $t \in \Omega_k$",
+        rule=r"$\partial_{s_t}(\log(e^{s_t} + A) - s_t)$ at $e^{s_t} = n + 1 - t$; $t \in \Omega_k$ puts $e^{s_t}$ in the sum",
+        shown=(sympy.Subs(at_instance, S_T, log(Integer(weights[t]))), exact[t]),
     )
     if n <= SYMBOLIC_LOGITS:
         s = logits(n)
@@ -739,7 +743,7 @@ def weighted_rouge(candidate: Tokens, reference: Tokens) -> Derivation:
         2 * o / (2 * o + x + y),
         "<=",
         Integer(1),
-        rule="$a = o + x$, $b = o + y$ with $x, y \ge 0$",
+        rule=r"$a = o + x$, $b = o + y$ with $x, y \ge 0$",
         kind="general",
     )
     proof.equal(
