@@ -321,7 +321,7 @@ FAMILY = Family(
                 r"\text{kept variance } \textstyle\sum_{i\le k}\lambda_i / \sum_{i\le d}\lambda_i"
             ),
             parameters=(
-                _samples(quick=1000, full=4000),
+                _samples(quick=1000, full=2 * PRACTICAL_D),  # exact sample moments need N > d; QR and SVD cost N d^2
                 _dim(),
                 Parameter("k", int, quick=8, full=32, low=1, high=1024, doc="number of kept columns"),
                 ALPHA,
