@@ -46,13 +46,13 @@ def loss_against_margin(directory: Path, seed: int) -> Figure:
     axes.plot(spread_margins, sparse_sparse, ".", color="tab:orange", alpha=0.5, ms=4, label="sparse loss, random")
     axes.axhline(eps, color="black", lw=0.6)
     axes.set(yscale="log", ylim=(1e-4, 15), xlim=(margins[0], margins[-1]), xlabel="margin $m$", ylabel="loss")
-    axes.legend(fontsize="small", loc="lower left")
+    axes.legend(fontsize="x-small", loc="upper right")
     caption = (
         rf"Loss against the margin $m = s_t - \max_{{j \ne t}} s_j$ at $n = {VOCABULARY}$. Solid: tied competitors, "
         r"$\log(1 + r e^{-m})$ for $r = n - 1$ (cross-entropy), $r = k - 1$ (sparse loss, $k = 10$) and $r = 1$. "
         r"Dotted verticals: the margins where each reaches $\varepsilon = \log 2$ (brentq), "
-        rf"{sparse_softmax.tied_threshold(VOCABULARY - 1, eps):.3f}, {sparse_softmax.tied_threshold(TOP_K - 1, eps):.3f} "
-        rf"and {sparse_softmax.tied_threshold(1, eps):.3f}. Dots: random competitor logits; "
+        rf"${sparse_softmax.tied_threshold(VOCABULARY - 1, eps):.3f}$, ${sparse_softmax.tied_threshold(TOP_K - 1, eps):.3f}$ "
+        rf"and ${abs(sparse_softmax.tied_threshold(1, eps)):.3f}$. Dots: random competitor logits; "
         r"every dot lies between the $r = 1$ and the tied curve of its loss, and the sparse loss is never above the cross-entropy."
     )
     return Figure(save(figure, directory, "twofold-fig-sparse_softmax.pdf"), caption, "sparse_softmax")

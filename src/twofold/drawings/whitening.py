@@ -9,7 +9,7 @@ import numpy as np
 from twofold.figures import Figure, canvas, save
 from twofold.numerics import whitening
 
-N, D, ALPHA, MEAN_NORM, PAIRS = 4000, 128, 2.0, 3.0, 400
+N, D, ALPHA, MEAN_NORM, PAIRS = 2000, 128, 2.0, 3.0, 400
 
 
 def spectrum_and_cosines(directory: Path, seed: int) -> Figure:
@@ -38,7 +38,7 @@ def spectrum_and_cosines(directory: Path, seed: int) -> Figure:
     kappa = fitted.eigenvalues.max() / fitted.eigenvalues.min()
     caption = (
         rf"BERT-whitening on {N} synthetic cone embeddings in $d = {D}$ (mean norm ${MEAN_NORM:g}\sqrt{{\mathrm{{tr}}\,\Sigma}}$, "
-        rf"spectrum $i^{{-{ALPHA:g}}}$, sample condition number ${kappa:.3g}$). Left: the spectrum before and after "
+        rf"spectrum $i^{{-{ALPHA:g}}}$, sample condition number ${kappa / 10 ** int(np.log10(kappa)):.1f} \times 10^{{{int(np.log10(kappa))}}}$). Left: the spectrum before and after "
         r"$\tilde x = (x - \mu)U\Lambda^{-1/2}$, which is flat at 1. Right: the cosines of "
         rf"{PAIRS * (PAIRS - 1) // 2} pairs; raw embeddings all point the same way "
         rf"(mean cosine {raw.mean():.3f}), whitened ones are spread around 0 (mean {white.mean():.3f})."
