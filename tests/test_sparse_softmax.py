@@ -219,6 +219,16 @@ def test_gradient_check_error_is_small() -> None:
     assert estimate.value < 1e-9
 
 
+def test_gradient_at_a_large_vocabulary_differences_top_k_and_a_sample() -> None:
+    """Beyond 64 logits the estimator differences Omega_k, the first coordinate outside and 64 others;
+    the formula still agrees to the central-difference bound, and the outside entries are exactly 0."""
+    estimate = numeric.gradient_check(2000, 10, 3, batch=2, seed=0)
+    assert estimate.details["differenced"] == 10 + 1 + numeric.FD_SAMPLE
+    assert estimate.value < numeric.fd_tolerance(10, estimate.details["scale"])
+    instance = estimate.details["instance"]
+    assert np.isfinite(instance[:11]).all() and np.abs(instance[10:][np.isfinite(instance[10:])]).max() < 1e-9
+
+
 def test_gradient_exact_instance_sums_to_zero() -> None:
     gradient = exact.gradient(5, 3, 1).result
     assert sum(gradient) == 0 and gradient[0] == sympy.Rational(5, 12) - 1
@@ -361,7 +371,8 @@ def test_single_token_text_has_no_rouge_2() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "overrides"), [("definition", {"k": 11}), ("bio_labels", {"length": 5}), ("weighted_rouge", {"vocab": 0})]
+    ("name", "overrides"),
+    [("definition", {"n": 25_001}), ("gradient", {"k": 25_001}), ("bio_labels", {"length": 5}), ("weighted_rouge", {"vocab": 0})],
 )
 def test_out_of_bounds_parameters_are_rejected(name: str, overrides: dict[str, int]) -> None:
     with pytest.raises(ParameterError):
