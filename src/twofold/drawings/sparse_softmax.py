@@ -45,8 +45,8 @@ def loss_against_margin(directory: Path, seed: int) -> Figure:
     sparse_sparse = sparse_softmax.sparse_loss(logits, np.zeros(rows, dtype=int), TOP_K)
     axes.plot(spread_margins, sparse_sparse, ".", color="tab:orange", alpha=0.5, ms=4, label="sparse loss, random")
     axes.axhline(eps, color="black", lw=0.6)
-    axes.set(yscale="log", ylim=(1e-4, 15), xlim=(margins[0], margins[-1]), xlabel="margin $m$", ylabel="loss")
-    axes.legend(fontsize="x-small", loc="upper right")
+    axes.set(yscale="log", ylim=(1e-4, 3e3), xlim=(margins[0], margins[-1]), xlabel="margin $m$", ylabel="loss")
+    axes.legend(fontsize="x-small", loc="upper center", ncol=2)
     caption = (
         rf"Loss against the margin $m = s_t - \max_{{j \ne t}} s_j$ at $n = {VOCABULARY}$. Solid: tied competitors, "
         r"$\log(1 + r e^{-m})$ for $r = n - 1$ (cross-entropy), $r = k - 1$ (sparse loss, $k = 10$) and $r = 1$. "
