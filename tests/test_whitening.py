@@ -30,6 +30,16 @@ def test_quick_profile_passes_for_other_seeds(claim_id: str, seed: int) -> None:
     assert verdict.passed, verdict.summary()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("claim_id", CLAIM_IDS)
+def test_full_profile_passes_at_bert_scale(claim_id: str) -> None:
+    """d = 768, N = 20000, condition number ~1.3e6 (issue 14's regime); ~12 s for the family with one BLAS thread."""
+    verdict = twofold.get_claim(claim_id).verify(profile="full")
+    assert verdict.passed, verdict.summary()
+    if "condition_number" in verdict.estimate.details:
+        assert verdict.estimate.details["condition_number"] >= 1e6
+
+
 def test_family_is_registered_in_claims_order() -> None:
     family = next(f for f in twofold.families() if f.name == "whitening")
     assert family.number == 7
