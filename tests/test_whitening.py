@@ -30,6 +30,16 @@ def test_quick_profile_passes_for_other_seeds(claim_id: str, seed: int) -> None:
     assert verdict.passed, verdict.summary()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("claim_id", CLAIM_IDS)
+def test_full_profile_passes_at_bert_scale(claim_id: str) -> None:
+    """d = 768, N = 20000, condition number ~1.3e6 (issue 14's regime); ~12 s for the family with one BLAS thread."""
+    verdict = twofold.get_claim(claim_id).verify(profile="full")
+    assert verdict.passed, verdict.summary()
+    if "condition_number" in verdict.estimate.details:
+        assert verdict.estimate.details["condition_number"] >= 1e6
+
+
 def test_family_is_registered_in_claims_order() -> None:
     family = next(f for f in twofold.families() if f.name == "whitening")
     assert family.number == 7
@@ -56,7 +66,20 @@ def test_whitening_removes_the_cone() -> None:
     estimate = numeric.whitening_residual(2000, 64, 1.0, 3.0, seed=0)
     assert estimate.details["mean_cosine_raw"] > 0.85  # a narrow cone: raw embeddings all alike
     assert abs(estimate.details["mean_cosine_whitened"]) < 0.01
-    assert estimate.value < U * estimate.details["scale"]
+    assert estimate.value < 1  # in units of u s
+    assert max(estimate.details[f"residual_{part}"] for part in ("mean", "covariance", "sandwich")) < U * estimate.details["scale"]
+
+
+@pytest.mark.parametrize("claim_id", ["whitening.whitens", "whitening.whitening_class", "whitening.cosine_invariant"])
+def test_ill_conditioned_spectrum_passes_with_a_tolerance_that_grows_with_kappa(claim_id: str) -> None:
+    """alpha = 2.5 at d = 256: kappa = 256^2.5 ~ 1e6.  The residual grows with kappa (the eigensolver's
+    backward error through Lambda^(-1/2)), and so does the tolerance u s; the claim passes."""
+    claim = twofold.get_claim(claim_id)
+    easy = claim.verify(n=1500, d=256, alpha=0.5)
+    hard = claim.verify(n=1500, d=256, alpha=2.5)
+    assert easy.passed and hard.passed, (easy.summary(), hard.summary())
+    assert hard.estimate.details["tolerance"] > 1e3 * easy.estimate.details["tolerance"]
+    assert hard.estimate.details["scale"] > 256 * 1e6 * 0.5
 
 
 # --- W2: the class and the unique cosine ---------------------------------------------------
@@ -66,7 +89,7 @@ def test_cosine_invariance_residuals_are_at_rounding_level() -> None:
     estimate = numeric.cosine_spread(2000, 64, 1.0, 3.0, 0.0, 256, seed=0)
     spreads = [estimate.details[f"spread_{name}"] for name in ("pca", "zca", "cholesky", "haar")]
     assert max(spreads) < 1e-10  # the issue's target; the claim's own tolerance is u * s ~ 7e-13
-    assert max(spreads) == estimate.value
+    assert max(spreads) == pytest.approx(estimate.value * estimate.details["tolerance"], rel=1e-12)  # value in units of u s
 
 
 def test_a_shear_is_not_a_whitening_and_changes_cosines() -> None:
@@ -155,7 +178,7 @@ def test_chan_merge_is_exact_for_any_split(rows: list[list[int]], cut: int) -> N
 
 def test_streaming_beats_the_naive_formula_on_a_narrow_cone() -> None:
     estimate = numeric.streaming_residual(4096, 64, 8, 1.0, 100.0, True, seed=0)
-    assert estimate.value < U * estimate.details["scale"]
+    assert estimate.value < 1  # in units of u (N + B + d)
     assert estimate.details["residual_naive_sum_of_squares"] > 100 * estimate.details["residual_covariance"]
 
 
@@ -211,8 +234,8 @@ def test_whitening_never_returns_non_finite_values(n: int, extra: int, eps: floa
     ("claim_id", "hypothesis", "fragment"),
     [
         ("whitening.whitens", "N > d", "31 >= 64 is false"),
-        ("whitening.whitening_class", "R orthogonal", "S is orthogonal"),
-        ("whitening.cosine_invariant", "R orthogonal", "S is orthogonal"),
+        ("whitening.whitening_class", "R orthogonal", "$S$ is orthogonal"),
+        ("whitening.cosine_invariant", "R orthogonal", "$S$ is orthogonal"),
         ("whitening.truncation_pca", "decreasing order", "1/57 > 1/56 is false"),
         ("whitening.streaming", "between-batch term", "between-batch weights"),
         ("whitening.rank_deficient", "general position", "rank() = 13"),
@@ -237,7 +260,7 @@ def test_dropping_n_greater_than_d_fails_in_numerics_too() -> None:
         ("whitening.whitens", {"d": 1}),
         ("whitening.streaming", {"batches": 0}),
         ("whitening.streaming", {"n": 10}),
-        ("whitening.rank_deficient", {"n": 65}),
+        ("whitening.rank_deficient", {"n": 129}),
         ("whitening.truncation_pca", {"descending": 2}),
         ("whitening.cosine_invariant", {"shear": float("nan")}),
     ],

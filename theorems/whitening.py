@@ -40,7 +40,7 @@ from twofold.model import Derivation
 
 t = Symbol("t", real=True)
 s1, s2 = sympy.symbols("s_1 s_2", positive=True)
-EXACT_DIM = 16
+EXACT_DIM = 8
 DATA_SEED = 8069
 
 N_SYM, D_SYM, K_SYM = sympy.symbols("N d k", integer=True, positive=True)
@@ -119,7 +119,7 @@ def symmetric_matrix(name: str) -> Matrix:
 
 
 def _matrix_identity(
-    proof: Proof, description: str, shown: tuple, lhs: Matrix, rhs: Matrix, rule: str, on: str
+    proof: Proof, description: str, shown: tuple, lhs: Matrix, rhs: Matrix, rule: str, on: str, kind: str = "certificate"
 ) -> None:
     """Record ``shown[0] = shown[1]``, certified by ``is_zero`` on the explicit matrices ``lhs - rhs``.
 
@@ -131,12 +131,13 @@ def _matrix_identity(
         check = f"explicit lhs - rhs on {on} = {sympy.sstr(residual.applyfunc(sympy.cancel))[:300]}, not 0"
     else:
         check = f"{how}(lhs - rhs) = 0 entrywise on {on}"
-    proof.certify(description, shown[0], "=", shown[1], rule=rule, holds=how is not None, check=check)
+    proof.certify(description, shown[0], "=", shown[1], rule=rule, holds=how is not None, check=check, kind=kind)
 
 
 def _orthogonal(proof: Proof, matrix: Matrix, symbol: MatrixSymbol, on: str) -> None:
     _matrix_identity(
-        proof, f"{symbol} is orthogonal", (symbol.T * symbol, I_D), matrix.T * matrix, eye(matrix.rows), "R^T R = I", on
+        proof, rf"${symbol}$ is orthogonal", (symbol.T * symbol, I_D), matrix.T * matrix, eye(matrix.rows), r"$R^\top R = I$", on,
+        kind="general" if matrix.free_symbols else "instance",
     )
 
 
@@ -155,7 +156,7 @@ def _centring_step(proof: Proof, data: Matrix) -> Matrix:
         sympy.Sum(x[i] - mu, (i, 1, N_SYM)),
         "=",
         Integer(0),
-        rule="sum_i (x_i - mu) = N mu - N mu, so rank X_c <= N - 1",
+        rule=r"$\sum_i (x_i - \mu) = N\mu - N\mu$, so $\operatorname{rank} X_c \le N - 1$",
         holds=(Matrix.ones(1, n) * scaled).is_zero_matrix,
         check=f"1^T (N X_c) = 0 exactly for the {n}x{data.cols} integer data",
     )
@@ -167,11 +168,11 @@ def _full_rank_step(proof: Proof, n: int, d: int) -> None:
     size = exact_dim(d)
     _centring_step(proof, integer_data(min(n, size + 1), size))
     proof.compare(
-        "Sigma can be positive definite (Lambda^(-1/2) exists) only if N - 1 >= d",
+        r"$\Sigma$ can be positive definite ($\Lambda^{-1/2}$ exists) only if $N - 1 \ge d$",
         Integer(n - 1),
         ">=",
         Integer(d),
-        rule="rank Sigma <= N - 1",
+        rule=r"$\operatorname{rank}\Sigma \le N - 1$",
     )
 
 
@@ -187,17 +188,18 @@ def _whitened_rows_step(proof: Proof) -> None:
         (one * X_C * W_, sympy.ZeroMatrix(1, D_SYM)),
         Matrix.ones(1, 3) * whitened,
         zeros(1, 2),
-        "1^T X_c = 0",
+        r"$\mathbb{1}^\top X_c = 0$",
         on,
     )
     _matrix_identity(
         proof,
-        "the covariance of (x - mu) W is W^T Sigma W",
+        r"the covariance of $(x - \mu)W$ is $W^\top\Sigma W$",
         ((X_C * W_).T * X_C * W_ / N_SYM, W_.T * SIGMA * W_),
         whitened.T * whitened / 3,
         transform.T * (centred(data).T * centred(data) / 3) * transform,
-        "bilinearity, Sigma = X_c^T X_c / N",
+        r"bilinearity, $\Sigma = X_c^\top X_c/N$",
         on,
+        kind="general",
     )
 
 
@@ -217,25 +219,27 @@ def whitens(n: int, d: int) -> Derivation:
     sandwich = (sympy.MatMul(INV_ROOT, U_.T, U_, LAMBDA, U_.T, U_, INV_ROOT), I_D)
     _matrix_identity(
         proof,
-        "W^T Sigma W = I for every 2x2 SPD Sigma",
+        r"$W^\top\Sigma W = I$ for every $2 \times 2$ SPD $\Sigma$ (all $t$, $s_1$, $s_2$)",
         sandwich,
         (rotation * sympy.diag(1 / s1, 1 / s2)).T
         * (rotation * sympy.diag(s1**2, s2**2) * rotation.T)
         * rotation
         * sympy.diag(1 / s1, 1 / s2),
         eye(2),
-        "U^T U = I",
+        r"$U^\top U = I$",
         "U(t), Lambda = diag(s_1^2, s_2^2)",
+        kind="general",
     )
     roots = sympy.symbols(f"s_1:{d + 1}", positive=True)
     _matrix_identity(
         proof,
-        f"with U^T U = I the sandwich is diagonal and equals I (d = {d})",
+        rf"with $U^\top U = I$ the sandwich is diagonal and equals $I$ (all $s_k > 0$, $d = {d}$)",
         (sympy.MatMul(INV_ROOT, LAMBDA, INV_ROOT, evaluate=False), I_D),
         Matrix([s**-1 * s**2 * s**-1 for s in roots]),
         Matrix.ones(d, 1),
-        "diagonal matrices, s_k > 0",
+        r"diagonal matrices, $s_k > 0$",
         f"the diagonal, Lambda = diag(s_1^2..s_{d}^2)",
+        kind="general",
     )
     size = exact_dim(d)
     basis = rational_orthogonal(size)
@@ -251,17 +255,18 @@ def whitens(n: int, d: int) -> Derivation:
     )
     _matrix_identity(
         proof,
-        f"W^T Sigma W = I exactly (d = {size})",
+        rf"$W^\top\Sigma W = I$ exactly ($d = {size}$)",
         (W_.T * SIGMA * W_, I_D),
         product,
         eye(size),
-        "W = U diag(k)",
+        r"$W = U\,\mathrm{diag}(k)$",
         on,
     )
     _whitened_rows_step(proof)
     return proof.finish(
         result=_max_abs(product - eye(size)),
         conclusion=r"W^\top\Sigma W = I,\ \overline{\tilde x} = 0,\ \mathrm{Cov}(\tilde x) = I",
+        proved_for=r"every $2 \times 2$ SPD $\Sigma$ (symbolic $t$, $s_1$, $s_2$); larger $d$ at the parameter point",
     )
 
 
@@ -293,35 +298,38 @@ def whitening_class(n: int, d: int, amount: Rational) -> Derivation:
     on = "general symbolic 2x2 W_1, W_2 and symmetric Sigma"
     _matrix_identity(
         proof,
-        "W_1^T Sigma W_1 = I forces Sigma = W_1^(-T) W_1^(-1)",
-        (W1.T.inverse() * (W1.T * SIGMA * W1) * W1.inverse(), SIGMA),
-        first.inv().T * (first.T * general * first) * first.inv(),
-        general,
-        "W_1 invertible",
+        r"$W_1^\top\Sigma W_1 = I$ forces $\Sigma = (W_1W_1^\top)^{-1}$",
+        (SIGMA, (W1 * W1.T).inverse()),
+        first.inv().T * eye(2) * first.inv(),
+        (first * first.T).inv(),
+        r"$W_1$ invertible; multiply $W_1^\top\Sigma W_1 = I$ by $W_1^{-\top}$ and $W_1^{-1}$",
         on,
+        kind="general",
     )
     sigma = (first * first.T).inv()
     relating = first.inv() * second
     _matrix_identity(
         proof,
-        "R = W_1^(-1) W_2 has R^T R = W_2^T Sigma W_2: W_2 whitens iff R is orthogonal",
+        r"$R = W_1^{-1}W_2$ has $R^\top R = W_2^\top\Sigma W_2$: $W_2$ whitens iff $R$ is orthogonal",
         ((W1.inverse() * W2).T * W1.inverse() * W2, W2.T * SIGMA * W2),
         relating.T * relating,
         second.T * sigma * second,
-        "Sigma^(-1) = W_1 W_1^T",
+        r"$\Sigma^{-1} = W_1W_1^\top$",
         on,
+        kind="general",
     )
     _extra_factor_steps(proof, amount)
     basis = cayley_rotation()
     zca = basis * sympy.diag(1 / s1, 1 / s2) * basis.T
     _matrix_identity(
         proof,
-        "ZCA Sigma^(-1/2) = U Lambda^(-1/2) U^T = W U^T whitens",
+        r"ZCA $\Sigma^{-1/2} = U\Lambda^{-1/2}U^\top = WU^\top$ whitens",
         (sympy.MatMul(U_, INV_ROOT, U_.T, SIGMA, U_, INV_ROOT, U_.T), I_D),
         zca.T * basis * sympy.diag(s1**2, s2**2) * basis.T * zca,
         eye(2),
-        "R = U^T",
+        r"$R = U^\top$",
         "U(t), Lambda = diag(s_1^2, s_2^2)",
+        kind="general",
     )
     size = exact_dim(d)
     basis_q = rational_orthogonal(size)
@@ -329,15 +337,17 @@ def whitening_class(n: int, d: int, amount: Rational) -> Derivation:
     product = transform.T * basis_q * inverse_root_spectrum(size).inv() ** 2 * basis_q.T * transform
     _matrix_identity(
         proof,
-        f"W R whitens exactly (d = {size})",
+        rf"$WR$ whitens exactly ($d = {size}$)",
         ((W_ * R_).T * SIGMA * W_ * R_, I_D),
         product,
         eye(size),
-        "R^T R = I",
+        r"$R^\top R = I$",
         f"rational U, R (times the shear) and Lambda = diag(1/k^2), {size}x{size}",
     )
     return proof.finish(
-        result=_max_abs(product - eye(size)), conclusion=r"W^\top\Sigma W = I \iff W \in \{W_0 R : R^\top R = I\}"
+        result=_max_abs(product - eye(size)),
+        conclusion=r"W^\top\Sigma W = I \iff W \in \{W_0 R : R^\top R = I\}",
+        proved_for=r"every $2 \times 2$ SPD $\Sigma$ (symbolic $t$, $s_1$, $s_2$); larger $d$ at the parameter point",
     )
 
 
@@ -361,22 +371,24 @@ def cosine_invariance(n: int, d: int, amount: Rational) -> Derivation:
     row = MatrixSymbol("a", 1, D_SYM), MatrixSymbol("b", 1, D_SYM)
     _matrix_identity(
         proof,
-        "inner products of whitened vectors do not depend on R",
+        r"inner products of whitened vectors do not depend on $R$",
         (row[0] * W_ * R_ * (row[1] * W_ * R_).T, row[0] * W_ * W_.T * row[1].T),
         a * transform * turn * (b * transform * turn).T,
         a * transform * transform.T * b.T,
-        "R R^T = I",
+        r"$RR^\top = I$",
         "general symbolic 2x2 W, centred a, b and R = U(t) S",
+        kind="general",
     )
     general = symmetric_matrix("sigma")
     _matrix_identity(
         proof,
-        "W W^T Sigma = W (W^T Sigma W) W^(-1): W W^T = Sigma^(-1) for every whitening W",
-        (W_ * W_.T * SIGMA, W_ * (W_.T * SIGMA * W_) * W_.inverse()),
-        transform * transform.T * general,
-        transform * (transform.T * general * transform) * transform.inv(),
-        "W invertible; W^T Sigma W = I",
-        "general symbolic 2x2 W and symmetric Sigma",
+        r"$WW^\top = \Sigma^{-1}$ for every whitening $W$",
+        (W_ * W_.T, SIGMA.inverse()),
+        transform * transform.T,
+        (transform.inv().T * eye(2) * transform.inv()).inv(),
+        r"$W$ invertible; $W^\top\Sigma W = I$ gives $\Sigma = W^{-\top}W^{-1}$",
+        "general symbolic 2x2 W",
+        kind="general",
     )
     size = exact_dim(d)
     basis = rational_orthogonal(size)
@@ -384,9 +396,9 @@ def cosine_invariance(n: int, d: int, amount: Rational) -> Derivation:
     points = centred(integer_data(4, size))
     reference = _cosines(points * _exact_inverse(sigma_q) * points.T)
     maps = {
-        "PCA W": (W_, basis * inverse_root_spectrum(size)),
-        "ZCA W U^T": (W_ * U_.T, basis * inverse_root_spectrum(size) * basis.T),
-        "W R": (
+        "PCA $W$": (W_, basis * inverse_root_spectrum(size)),
+        r"ZCA $WU^\top$": (W_ * U_.T, basis * inverse_root_spectrum(size) * basis.T),
+        "$WR$": (
             W_ * R_,
             basis * inverse_root_spectrum(size) * rational_orthogonal(size, offset=3) * shear(size, amount),
         ),
@@ -398,7 +410,7 @@ def cosine_invariance(n: int, d: int, amount: Rational) -> Derivation:
         cosines = _cosines(whitened * whitened.T)
         _matrix_identity(
             proof,
-            f"{name}: the cosines are the Sigma^(-1)-cosines (d = {size})",
+            rf"{name}: the cosines are the $\Sigma^{{-1}}$-cosines ($d = {size}$)",
             (cosine(X_C * shown), cosine(X_C, SIGMA.inverse())),
             cosines,
             reference,
@@ -440,7 +452,7 @@ def truncation(d: int, k: int, alpha: Rational, descending: bool) -> Derivation:
     Result: the exact variance fraction kept, :math:`\sum_{i\le k}\lambda_i/\sum_{i\le d}\lambda_i`.
     """
     proof = Proof()
-    proof.compare("at most d columns can be kept", Integer(k), "<=", Integer(d), rule="W is d x d")
+    proof.compare(r"at most $d$ columns can be kept", Integer(k), "<=", Integer(d), rule=r"$W$ is $d \times d$")
     size = exact_dim(d)
     kept = min(k, size)
     roots = sympy.symbols(f"s_1:{size + 1}", positive=True)
@@ -452,7 +464,7 @@ def truncation(d: int, k: int, alpha: Rational, descending: bool) -> Derivation:
     lambda_k = MatrixSymbol("Lambda_k", K_SYM, K_SYM)
     _matrix_identity(
         proof,
-        "the first k columns of W",
+        r"the first $k$ columns of $W$",
         (w_k, u_k * lambda_k ** Rational(-1, 2)),
         transform[:, :kept],
         basis[:, :kept] * scaling,
@@ -463,7 +475,7 @@ def truncation(d: int, k: int, alpha: Rational, descending: bool) -> Derivation:
     y = MatrixSymbol("y", 1, D_SYM)
     _matrix_identity(
         proof,
-        "(x - mu) W_k = PCA scores (x - mu) U_k, each scaled by 1/sqrt(lambda_i)",
+        r"$(x - \mu)W_k$ = PCA scores $(x - \mu)U_k$, each scaled by $\lambda_i^{-1/2}$",
         (y * w_k, (y * u_k) * lambda_k ** Rational(-1, 2)),
         point * transform[:, :kept],
         (point * basis[:, :kept]) * scaling,
@@ -473,37 +485,37 @@ def truncation(d: int, k: int, alpha: Rational, descending: bool) -> Derivation:
     selector = eye(size)[:kept, :]
     _matrix_identity(
         proof,
-        "U_k^T U = [I_k 0]",
+        r"$U_k^\top U = [I_k\ 0]$",
         (u_k.T * U_, sympy.MatrixSymbol("E_k", K_SYM, D_SYM)),
         basis[:, :kept].T * basis,
         selector,
-        "U^T U = I",
+        r"$U^\top U = I$",
         on,
     )
     captured = sympy.diag(*[s**2 for s in roots[:kept]])
     _matrix_identity(
         proof,
-        "U_k^T Sigma U_k = Lambda_k: the PCA scores have variances lambda_1..lambda_k",
+        r"$U_k^\top\Sigma U_k = \Lambda_k$: the PCA scores have variances $\lambda_1, \dots, \lambda_k$",
         (u_k.T * SIGMA * u_k, lambda_k),
         selector * sympy.diag(*[s**2 for s in roots]) * selector.T,
         captured,
-        "Sigma = U Lambda U^T",
+        r"$\Sigma = U\Lambda U^\top$",
         on,
     )
     _matrix_identity(
         proof,
-        "W_k^T Sigma W_k = I_k",
+        r"$W_k^\top\Sigma W_k = I_k$",
         (w_k.T * SIGMA * w_k, Identity(K_SYM)),
         scaling * captured * scaling,
         eye(kept),
-        "s_i > 0",
+        r"$s_i > 0$",
         on,
     )
     spectrum = power_spectrum(d, alpha)
     order = spectrum if descending else spectrum[::-1]
     if k < d:
         proof.compare(
-            "the kept eigenvalues are the largest (lambda_k > lambda_{k+1})",
+            r"the kept eigenvalues are the largest ($\lambda_k > \lambda_{k+1}$)",
             order[k - 1],
             ">",
             order[k],
@@ -545,10 +557,11 @@ def streaming(batches: int, between: bool) -> Derivation:
     proof = Proof()
     n_a, n_b = sympy.symbols("n_a n_b", positive=True)
     proof.equal(
-        "between-batch weights add up to the merge's coefficient",
+        r"between-batch weights add up to the merge coefficient $n_a n_b/n$ (all $n_a, n_b$)",
         n_a * (n_b / (n_a + n_b)) ** 2 + n_b * (n_a / (n_a + n_b)) ** 2,
         n_a * n_b / (n_a + n_b) if between else Integer(0),
-        rule="mu_a - mu = -delta n_b/n, mu_b - mu = delta n_a/n",
+        rule=r"$\mu_a - \mu = -\delta n_b/n$, $\mu_b - \mu = \delta n_a/n$",
+        kind="general",
     )
     first, second = symbolic_data(2, 2, "a"), symbolic_data(3, 2, "b")
     merged = merge((2, *scatter(first)), (3, *scatter(second)), between)
@@ -556,7 +569,8 @@ def streaming(batches: int, between: bool) -> Derivation:
     on = "2 + 3 symbolic points in d = 2"
     mu, mu_merged = MatrixSymbol("mu", 1, D_SYM), MatrixSymbol("mu_merged", 1, D_SYM)
     _matrix_identity(
-        proof, "merged mean = one-pass mean", (mu_merged, mu), merged[1], one_pass[0], "weighted average", on
+        proof, "merged mean = one-pass mean", (mu_merged, mu), merged[1], one_pass[0], "weighted average", on,
+        kind="general",
     )
     _matrix_identity(
         proof,
@@ -566,6 +580,7 @@ def streaming(batches: int, between: bool) -> Derivation:
         one_pass[1],
         "parallel-axis theorem",
         on,
+        kind="general",
     )
     sizes = batch_sizes(batches)
     data = integer_data(sum(sizes), 3)
@@ -594,7 +609,11 @@ def streaming(batches: int, between: bool) -> Derivation:
         on,
     )
     residual = (state[2] - m2).col_join(state[1] - mean)
-    return proof.finish(result=_max_abs(residual), conclusion=r"(\mu, \Sigma) \text{ accumulate exactly over batches}")
+    return proof.finish(
+        result=_max_abs(residual),
+        conclusion=r"(\mu, \Sigma) \text{ accumulate exactly over batches}",
+        proved_for=r"all batch sizes $n_a, n_b$ (the merge coefficient); vectors checked in $d = 2, 3$",
+    )
 
 
 def rank_deficiency(n: int, d: int, repeats: int) -> Derivation:
@@ -607,14 +626,14 @@ def rank_deficiency(n: int, d: int, repeats: int) -> Derivation:
     repeated points break it.  Result: the rank deficiency :math:`d - \operatorname{rank}\Sigma`.
     """
     proof = Proof()
-    proof.compare("N <= d: rank Sigma <= N - 1 < d", Integer(n - 1), "<", Integer(d), rule="N <= d")
+    proof.compare(r"$N \le d$: $\operatorname{rank}\Sigma \le N - 1 < d$", Integer(n - 1), "<", Integer(d), rule=r"$N \le d$")
     rank = DomainMatrix.from_Matrix(_centring_step(proof, integer_data(n, d, repeats))).rank()
     proof.certify(
         "in general position the bound is attained",
         sympy.Function("rank")(X_C),
         "=",
         Integer(min(n - 1, d)),
-        rule="exact rank of N X_c over the integers",
+        rule=r"exact rank of $N X_c$ over the integers",
         holds=rank == min(n - 1, d),
         check=f"DomainMatrix(N X_c, ZZ).rank() = {rank} for the {n}x{d} integer data with {repeats} repeated rows",
     )
@@ -622,3 +641,37 @@ def rank_deficiency(n: int, d: int, repeats: int) -> Derivation:
         result=Integer(d - rank),
         conclusion=r"N \le d \Rightarrow \operatorname{rank}\Sigma = N - 1 < d:\ \Sigma \text{ singular}",
     )
+
+
+def _variant_inverse_not_root(n: int, d: int) -> Derivation:
+    r"""Known-false derivation: :math:`W = U\Lambda^{-1}` (the inverse, not the inverse square root):
+    the :math:`2 \times 2` sandwich is :math:`\Lambda^{-1}`, not :math:`I`, and the step refuses."""
+    proof = Proof()
+    rotation = cayley_rotation()
+    _matrix_identity(
+        proof,
+        r"$W^\top\Sigma W = I$ with $W = U\Lambda^{-1}$",
+        (sympy.MatMul(LAMBDA.inverse(), U_.T, SIGMA, U_, LAMBDA.inverse()), I_D),
+        (rotation * sympy.diag(s1**-2, s2**-2)).T
+        * (rotation * sympy.diag(s1**2, s2**2) * rotation.T)
+        * rotation
+        * sympy.diag(s1**-2, s2**-2),
+        eye(2),
+        r"$U^\top U = I$",
+        "U(t), Lambda = diag(s_1^2, s_2^2)",
+        kind="general",
+    )
+    return proof.finish(result=Integer(0), conclusion="")
+
+
+def _variant_rank_n(n: int, d: int, repeats: int) -> Derivation:
+    r"""Known-false derivation: :math:`\operatorname{rank}\Sigma = N` (the centring constraint forgotten)."""
+    right = rank_deficiency(n, d, repeats)
+    return Derivation(right.steps, Integer(d - min(n, d)), right.conclusion)
+
+
+def _variant_fraction_of_roots(d: int, k: int, alpha: Rational, descending: bool) -> Derivation:
+    r"""Known-false derivation: the kept fraction of :math:`\sum\sqrt{\lambda_i}` (standard deviations, not variances)."""
+    right = truncation(d, k, alpha, descending)
+    spectrum = [sympy.sqrt(value) for value in power_spectrum(d, alpha)]
+    return Derivation(right.steps, sympy.Add(*spectrum[:k]) / sympy.Add(*spectrum), right.conclusion)
