@@ -255,6 +255,7 @@ def _unit_kernel(proof: Proof) -> None:
         Matrix([sympy.diff(unit, q) for q in (w, b, v)]),
         Matrix([v * (1 - h**2) * xx, v * (1 - h**2), h]),
         rule=r"$\tanh' = 1 - \tanh^2$",
+        shown=(Matrix([sympy.Derivative(unit, q) for q in (w, b, v)]), Matrix([v * (1 - h**2) * xx, v * (1 - h**2), h])),
         kind="general",
     )
     model = tanh_net(2)
@@ -321,7 +322,7 @@ def certified_rate(instance: NetInstance, query: Rational, weighted: bool = True
 
 
 SYMBOLIC_INSTANCE = 40
-"""The symbolic flow check :math:`-\nabla L(\theta_0) = \sum_i\alpha_i\nabla f(x_i)` runs on the rational net when
+r"""The symbolic flow check :math:`-\nabla L(\theta_0) = \sum_i\alpha_i\nabla f(x_i)` runs on the rational net when
 parameters times points is at most this (sympy differentiates the whole loss: its cost grows like that product squared)."""
 
 
@@ -437,7 +438,7 @@ def path_kernel_reconstruction(instance: NetInstance, pair: tuple[Rational, Rati
     integral = Integral(learning.on_path(learning.kernel_sum(x), t), (t, 0, T))
     gap = learning.on_path(learning.f(x), T) - learning.on_path(learning.f(x), Integer(0)) - integral
     proof.equal(
-        r"$G\'(T) = 0$ for $G(T) = f_T(x) - f_0(x) - \sum_i \int_0^T \alpha_i K_t(x, x_i)\,dt$ (arbitrary model and losses)",
+        r"$G'(T) = 0$ for $G(T) = f_T(x) - f_0(x) - \sum_i \int_0^T \alpha_i K_t(x, x_i)\,dt$ (arbitrary model and losses)",
         learning.substitute_flow(sympy.diff(gap, T), T),
         Integer(0),
         rule=r"$\frac{d}{dT}\int_0^T g\,dt = g(T)$ (fundamental theorem of calculus), chain rule along the flow, K1",
@@ -455,7 +456,7 @@ def path_kernel_reconstruction(instance: NetInstance, pair: tuple[Rational, Rati
     kernel = linear.kernel(x, linear.inputs[0])
     proof.equal(
         r"linear in $\theta$: the tangent kernel does not move ($\nabla_\theta K = 0$)",
-        Matrix(linear.gradient(kernel)),
+        Matrix([sympy.Derivative(kernel, q) for q in linear.params]),
         sympy.zeros(3, 1),
         rule=f"$K(x, x_1) = {sympy.latex(kernel)}$ is free of $\\theta$",
         shown=(sympy.Derivative(Function("K")(x, linear.inputs[0]), Symbol("theta", real=True)), Integer(0)),
@@ -552,6 +553,7 @@ def _spectral_integral(proof: Proof) -> Callable[[Expr], Expr]:
         sympy.limit(integral, lam, 0),
         sympy.integrate(Integer(1), (t, 0, T)),
         rule="l'Hôpital",
+        shown=(sympy.Limit(integral, lam, 0), Integral(Integer(1), (t, 0, T))),
         kind="general",
     )
     return lambda value: at_zero if value == 0 else integral.xreplace({lam: value})
@@ -608,6 +610,7 @@ def _closed_form_instance(
             instance.kernel_row(x) * null,
             sympy.zeros(1, n),
             rule=r"$k(x) = \Phi\varphi(x)$ lies in $\operatorname{range}\Phi = \operatorname{range} K$",
+            shown=(sympy.MatrixSymbol("k(x)", n, 1).T * sympy.MatrixSymbol("P_0", n, n), sympy.zeros(1, n)),
         )
     spectrum = Spectrum.of(gram)
     integral = spectrum.apply(integral_of_decay)
@@ -793,6 +796,7 @@ def gradient_descent_order(
         f"$f_{{T/\\eta}}(x^*) - f_T(x^*) = C\\eta + O(\\eta^2)$ at $x^* = {sympy.latex(query)}$, $T = {sympy.latex(horizon)}$, $c = {sympy.latex(scale)}$",
         leading,
         constant,
+        shown=(Symbol("C"), constant),
         rule=r"exact series in $\eta$ of $k(x^*)^T K^{-1}((I - \eta cK)^{T/\eta} - e^{-cTK}) r_0$ (flow: K3)",
     )
     numeric = sympy.N(constant, DIGITS)
