@@ -338,6 +338,12 @@ def _variant_closed_form_without_c(p) -> Derivation:
     )
 
 
+def _variant_swapped_instances(derivation: Derivation, estimate: Estimate, p) -> Comparison:
+    """The comparison reads the exact values in the wrong order (an index slip): instance 2's value against instance 1's flow."""
+    invertible, singular = derivation.result
+    return _closed_form_compare(dataclasses.replace(derivation, result=sympy.Tuple(singular, invertible)), estimate, p)
+
+
 def _variant_gram_floor_sign(p, seed: int) -> Estimate:
     problem, theta0 = numeric.random_net_problem(p["hidden"], p["points"], seed)
     return numeric._variant_gram_floor_sign(problem, theta0, p["T"], np.linspace(-2.0, 2.0, p["tests"]), seed)
@@ -363,12 +369,14 @@ FALSE_VARIANTS = (
         "gradient ascent",
         r"wrong sign of the gradient flow: $\theta' = +\nabla L$, so $f$ moves by $-\sum_i \alpha_i K_t$",
         estimate=_variant_ascent_rate,
+        params={"T": 0.25},
     ),
     FalseVariant(
         "path_kernel.tangent_kernel_rate",
         "unweighted kernel sum",
         r"the kernel without the loss-derivative weight: $\sum_i K_t(x, x_i)$ instead of $\sum_i \alpha_i K_t(x, x_i)$",
         derive=_variant_unweighted_rate,
+        params={"hidden": 4, "points": 4},
     ),
     FalseVariant(
         "path_kernel.path_kernel_reconstruction",
@@ -382,6 +390,12 @@ FALSE_VARIANTS = (
         r"$e^{-TK}$ for the loss $\frac{c}{2}(f - y)^2$ with $c = 2$, whose flow follows $e^{-cTK}$",
         derive=_variant_closed_form_without_c,
         params={"loss_scale": 2.0},
+    ),
+    FalseVariant(
+        "path_kernel.linear_closed_form",
+        "instances swapped",
+        r"an index slip in the comparison: the exact $f_T(x^*)$ of the singular instance read against the flow of the invertible one",
+        compare=_variant_swapped_instances,
     ),
     FalseVariant(
         "path_kernel.gram_psd",
