@@ -376,7 +376,7 @@ def tangent_kernel_rate(instance: NetInstance, query: Rational, weighted: bool =
             symbolic,
             rule=rf"sympy gradients at $\theta_0$, {DIGITS} digits",
             holds=abs(symbolic - value) <= radius + Rational(1, 10 ** (DIGITS - 3)) * (1 + abs(value)),
-            check=f"|{symbolic} - {value}| <= {radius} + 1e-{DIGITS - 3}",
+            check=f"{symbolic} minus {value} is within {radius} + 1e-{DIGITS - 3}",
         )
     rate_symbol = Symbol("r", real=True)
     proof.certify(
