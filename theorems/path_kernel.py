@@ -228,56 +228,171 @@ def _kernel_sum_shown(n_points: int) -> Expr:
 
 def _chain_rule_identity(proof: Proof, name: str, learning: Learning) -> None:
     proof.equal(
-        f"K1 for {name}: df(x)/dt along the flow = sum_i alpha_i K_t(x, x_i)",
+        rf"K1 for {name}: along the flow, $df(x)/dt = \sum_i \alpha_i K_t(x, x_i)$",
         learning.rate_along_flow(learning.f(x), t),
         learning.on_path(learning.kernel_sum(x), t),
-        rule="chain rule d/dt f(x; theta(t)) = grad f . theta', theta' = -grad L = sum_i alpha_i grad f(x_i)",
+        rule=(
+            r"chain rule $\frac{d}{dt} f(x;\theta(t)) = \nabla_\theta f \cdot \theta'$ with "
+            r"$\theta' = -\nabla L = \sum_i \alpha_i \nabla_\theta f(x_i)$"
+        ),
         shown=(
             sympy.Derivative(learning.f(x).subs(learning.path(t), simultaneous=True), t),
             _kernel_sum_shown(len(learning.inputs)),
         ),
+        kind="general",
     )
 
 
-def tangent_kernel_rate(instance: NetInstance, query: Rational) -> Derivation:
+def _unit_kernel(proof: Proof) -> None:
+    r"""General steps for the tanh net: the gradient of one unit :math:`v\tanh(wx + b)` and the kernel of a
+    sum of units with disjoint parameters, :math:`K(x, x') = \sum_j [v_j^2 s_j(x) s_j(x')(xx' + 1) + h_j(x)h_j(x')]`,
+    :math:`h_j = \tanh(w_jx + b_j)`, :math:`s_j = 1 - h_j^2` (symbolic weights and inputs)."""
+    w, b, v, xx = sympy.symbols("w b v x", real=True)
+    unit = v * tanh(w * xx + b)
+    h = tanh(w * xx + b)
+    proof.equal(
+        r"one unit: $\nabla_{(w, b, v)}\, v\tanh(wx + b) = (v(1 - h^2)x,\ v(1 - h^2),\ h)$, $h = \tanh(wx + b)$",
+        Matrix([sympy.diff(unit, q) for q in (w, b, v)]),
+        Matrix([v * (1 - h**2) * xx, v * (1 - h**2), h]),
+        rule=r"$\tanh' = 1 - \tanh^2$",
+        shown=(Matrix([sympy.Derivative(unit, q) for q in (w, b, v)]), Matrix([v * (1 - h**2) * xx, v * (1 - h**2), h])),
+        kind="general",
+    )
+    model = tanh_net(2)
+    params = sympy.symbols("w_1 w_2 b_1 b_2 v_1 v_2", real=True)
+    a, z = sympy.symbols("x x'", real=True)
+    defined = sum((sympy.diff(model(a, params), q) * sympy.diff(model(z, params), q) for q in params), Integer(0))
+
+    def per_unit(j: int) -> Expr:
+        wj, bj, vj = params[j], params[2 + j], params[4 + j]
+        ha, hz = tanh(wj * a + bj), tanh(wj * z + bj)
+        return vj**2 * (1 - ha**2) * (1 - hz**2) * (a * z + 1) + ha * hz
+
+    j = Symbol("j", integer=True, positive=True)
+    proof.equal(
+        r"tanh net: $K(x, x') = \sum_j [v_j^2 s_j(x)s_j(x')(xx' + 1) + h_j(x)h_j(x')]$, $s_j = 1 - h_j^2$ (shown for 2 units)",
+        defined,
+        per_unit(0) + per_unit(1),
+        rule="units have disjoint parameters, so the gradient splits into per-unit blocks; the same holds for every $m$",
+        shown=(
+            Function("K")(a, z),
+            sympy.Sum(Function("k_j")(a, z), (j, 1, Symbol("m", integer=True, positive=True))),
+        ),
+        kind="general",
+    )
+
+
+def _interval(value: Rational, mp) -> object:
+    return mp.mpf(int(value.p)) / int(value.q)
+
+
+def certified_rate(instance: NetInstance, query: Rational, weighted: bool = True) -> tuple[sympy.Float, sympy.Float]:
+    r""":math:`\sum_i \alpha_i K_0(x^*, x_i)` on the rational tanh net by the per-unit kernel formula in
+    interval arithmetic (``mpmath.iv``, :data:`DIGITS` + :data:`GUARD` digits; :math:`\tanh z = 1 - 2/(e^{2z}+1)`).
+    Returns the midpoint and the half-width of the enclosure.  ``weighted=False`` (the known-false variant)
+    drops the loss-derivative weights :math:`\alpha_i`."""
+    import mpmath
+    from mpmath import iv
+
+    iv.dps = DIGITS + GUARD
+    m = instance.hidden
+    theta = [_interval(q, iv) for q in instance.theta0]
+    w, b, v = theta[:m], theta[m : 2 * m], theta[2 * m :]
+
+    def units(point):
+        hs = [1 - 2 / (iv.exp(2 * (w[j] * point + b[j])) + 1) for j in range(m)]
+        return hs
+
+    q = _interval(query, iv)
+    hq = units(q)
+    total = iv.mpf(0)
+    for xi, yi in zip(instance.x_train, instance.y_train):
+        point = _interval(xi, iv)
+        hi = units(point)
+        f = sum((v[j] * hi[j] for j in range(m)), iv.mpf(0))
+        alpha = -(f - _interval(yi, iv)) if weighted else iv.mpf(1)
+        kernel = sum(
+            (v[j] ** 2 * (1 - hq[j] ** 2) * (1 - hi[j] ** 2) * (q * point + 1) + hq[j] * hi[j] for j in range(m)),
+            iv.mpf(0),
+        )
+        total += alpha * kernel
+    with mpmath.workdps(DIGITS + GUARD):
+        low, high = (sympy.Float(mpmath.mpf(end), DIGITS + GUARD) for end in total._mpi_)
+    return sympy.Float((low + high) / 2, DIGITS), sympy.Float((high - low) / 2, 5)
+
+
+SYMBOLIC_INSTANCE = 40
+r"""The symbolic flow check :math:`-\nabla L(\theta_0) = \sum_i\alpha_i\nabla f(x_i)` runs on the rational net when
+parameters times points is at most this (sympy differentiates the whole loss: its cost grows like that product squared)."""
+
+
+def tangent_kernel_rate(instance: NetInstance, query: Rational, weighted: bool = True) -> Derivation:
     r"""K1: :math:`\frac{d f(x)}{dt} = \sum_i \alpha_i(t) K_t(x, x_i)` under :math:`\theta' = -\nabla L`.
 
-    Proven by sympy's chain rule for an arbitrary model with three parameters and arbitrary losses
-    on two points, for :math:`\theta_1\tanh(\theta_2 x)` and for :math:`\theta\cdot\varphi(x)`; on the
-    rational tanh-net ``instance`` the flow :math:`-\nabla L(\theta_0) = \sum_i \alpha_i\nabla f(x_i)` is
-    checked component by component, and the kernel sum is evaluated at :math:`t = 0`.  Result: the exact rate
-    :math:`\sum_i \alpha_i(0) K_0(x^*, x_i)` at ``query`` (an expression in :math:`\tanh` of
-    rationals), to :data:`DIGITS` digits by :func:`decimal`.
+    Proven (general steps) by sympy's chain rule for an arbitrary model with three parameters and
+    arbitrary losses on two points, for :math:`\theta_1\tanh(\theta_2 x)` and for :math:`\theta\cdot\varphi(x)`;
+    for the tanh net the per-unit kernel formula is derived for symbolic weights.  On the rational
+    ``instance`` (when small, :data:`SYMBOLIC_INSTANCE`) the flow :math:`-\nabla L(\theta_0) = \sum_i \alpha_i\nabla f(x_i)`
+    is checked component by component.  Result: the rate :math:`\sum_i \alpha_i(0) K_0(x^*, x_i)` at
+    ``query``, enclosed by interval arithmetic in the per-unit formula (:func:`certified_rate`); on small
+    instances the symbolic kernel sum is certified to lie in that enclosure.
     """
     proof = Proof()
-    _chain_rule_identity(proof, "an arbitrary model f(x; theta_1..theta_3)", generic_learning(any_model, 3))
-    _chain_rule_identity(proof, "f = theta_1 tanh(theta_2 x)", generic_learning(tanh_unit, 2))
-    _chain_rule_identity(proof, "f = theta . phi(x) (linear in theta)", generic_learning(feature_model, 3))
-    learning, start = instance.learning, instance.start
-    descent = sum(
-        (
-            a * Matrix(learning.gradient(learning.f(xi), start))
-            for a, xi in zip(learning.alphas(start), learning.inputs)
-        ),
-        sympy.zeros(len(learning.params), 1),
+    _chain_rule_identity(proof, r"an arbitrary model $f(x; \theta_1, \theta_2, \theta_3)$", generic_learning(any_model, 3))
+    _chain_rule_identity(proof, r"$f = \theta_1 \tanh(\theta_2 x)$", generic_learning(tanh_unit, 2))
+    _chain_rule_identity(proof, r"$f = \theta \cdot \varphi(x)$ (linear in $\theta$)", generic_learning(feature_model, 3))
+    _unit_kernel(proof)
+    value, radius = certified_rate(instance, query, weighted)
+    size = 3 * instance.hidden * len(instance.x_train)
+    if size <= SYMBOLIC_INSTANCE:
+        learning, start = instance.learning, instance.start
+        descent = sum(
+            (
+                a * Matrix(learning.gradient(learning.f(xi), start))
+                for a, xi in zip(learning.alphas(start), learning.inputs)
+            ),
+            sympy.zeros(len(learning.params), 1),
+        )
+        theta, i = Symbol("theta", real=True), Symbol("i", integer=True, positive=True)
+        shown = (
+            -sympy.Derivative(Function("L")(theta), theta),
+            sympy.Sum(
+                sympy.IndexedBase("alpha")[i] * sympy.Derivative(Function("f")(sympy.IndexedBase("x")[i], theta), theta),
+                (i, 1, len(learning.inputs)),
+            ),
+        )
+        proof.equal(
+            rf"on the {instance.hidden}-unit tanh net at $\theta_0$: $-\nabla L = \sum_i \alpha_i \nabla f(x_i)$, all {len(learning.params)} components",
+            Matrix(instance.velocity),
+            descent,
+            rule=r"half-squared loss, rational $\theta_0$ and data",
+            shown=shown,
+        )
+        symbolic = decimal(learning.kernel_sum(query, at=start))
+        proof.certify(
+            r"the kernel sum by differentiation lies in the interval enclosure of the per-unit formula",
+            Symbol("r_sym"),
+            "=",
+            symbolic,
+            rule=rf"sympy gradients at $\theta_0$, {DIGITS} digits",
+            holds=abs(symbolic - value) <= radius + Rational(1, 10 ** (DIGITS - 3)) * (1 + abs(value)),
+            check=f"{symbolic} minus {value} is within {radius} + 1e-{DIGITS - 3}",
+        )
+    rate_symbol = Symbol("r", real=True)
+    proof.certify(
+        rf"the rate at $x^* = {sympy.latex(query)}$, $t = 0$: $r = \sum_i \alpha_i K_0(x^*, x_i)$ on the {instance.hidden}-unit net, {len(instance.x_train)} points",
+        rate_symbol,
+        "=",
+        value,
+        rule=rf"interval arithmetic (mpmath.iv, {DIGITS + GUARD} digits) in the per-unit kernel formula",
+        holds=bool(radius <= Rational(1, 10 ** (DIGITS - 8)) * (1 + abs(value))),
+        check=f"enclosure half-width {radius}",
     )
-    theta, i = Symbol("theta", real=True), Symbol("i", integer=True, positive=True)
-    shown = (
-        -sympy.Derivative(Function("L")(theta), theta),
-        sympy.Sum(
-            sympy.IndexedBase("alpha")[i] * sympy.Derivative(Function("f")(sympy.IndexedBase("x")[i], theta), theta),
-            (i, 1, len(learning.inputs)),
-        ),
+    return proof.finish(
+        result=value,
+        conclusion=r"\frac{df(x)}{dt} = \sum_i \alpha_i(t)\,K_t(x, x_i)",
+        proved_for=r"every differentiable model and every differentiable loss (chain rule, shown with three parameters and two points)",
     )
-    proof.equal(
-        f"on the {instance.hidden}-unit tanh net at theta_0: -grad L = sum_i alpha_i grad f(x_i), all {len(learning.params)} components",
-        Matrix(instance.velocity),
-        descent,
-        rule="half-squared loss, rational theta_0 and data",
-        shown=shown,
-    )
-    rate = learning.kernel_sum(query, at=start)
-    return proof.finish(result=decimal(rate), conclusion=r"\frac{df(x)}{dt} = \sum_i \alpha_i(t)\,K_t(x, x_i)")
 
 
 def _short_time_weight_coefficient(proof: Proof) -> Callable[[Expr, Expr, Expr], Expr]:
@@ -291,10 +406,11 @@ def _short_time_weight_coefficient(proof: Proof) -> Callable[[Expr, Expr, Expr],
     second = sympy.series(ratio, T, 0, 3).removeO().coeff(T, 2)
     coefficient = a2 / 6 + a1 * k1 / (12 * k0)
     proof.equal(
-        "T^2 coefficient of a_i(x) = int alpha_i K_t dt / int K_t dt",
+        r"$T^2$ coefficient of $a_i(x) = \int_0^T \alpha_i K_t\,dt / \int_0^T K_t\,dt$",
         second,
         coefficient,
-        rule="Taylor: alpha_i = alpha_0 + alpha_1 t + ..., K_t(x, x_i) = K_0 + K_1 t + ...; terms O(t^3) do not reach T^2",
+        rule=r"Taylor: $\alpha_i = \alpha_0 + \alpha_1 t + \dots$, $K_t(x, x_i) = K_0 + K_1 t + \dots$; terms $O(t^3)$ do not reach $T^2$",
+        kind="general",
     )
     return lambda d_alpha, kernel, d_kernel: coefficient.xreplace({a1: d_alpha, k0: kernel, k1: d_kernel})
 
@@ -322,36 +438,39 @@ def path_kernel_reconstruction(instance: NetInstance, pair: tuple[Rational, Rati
     integral = Integral(learning.on_path(learning.kernel_sum(x), t), (t, 0, T))
     gap = learning.on_path(learning.f(x), T) - learning.on_path(learning.f(x), Integer(0)) - integral
     proof.equal(
-        "G'(T) = 0 for G(T) = f_T(x) - f_0(x) - sum_i int_0^T alpha_i K_t(x, x_i) dt (arbitrary model and losses)",
+        r"$G'(T) = 0$ for $G(T) = f_T(x) - f_0(x) - \sum_i \int_0^T \alpha_i K_t(x, x_i)\,dt$ (arbitrary model and losses)",
         learning.substitute_flow(sympy.diff(gap, T), T),
         Integer(0),
-        rule="d/dT int_0^T g dt = g(T) (fundamental theorem of calculus), chain rule along the flow, K1",
+        rule=r"$\frac{d}{dT}\int_0^T g\,dt = g(T)$ (fundamental theorem of calculus), chain rule along the flow, K1",
         shown=(sympy.Derivative(Function("G")(T), T), Integer(0)),
+        kind="general",
     )
     proof.equal(
-        "G(0) = 0",
+        r"$G(0) = 0$",
         gap.subs(T, 0).doit(),
         Integer(0),
-        rule="empty integral",
+        rule="empty integral (for an arbitrary model; both sides reduce to 0)",
         shown=(Function("G")(Integer(0)), Integer(0)),
     )
     linear = generic_learning(feature_model, 3)
     kernel = linear.kernel(x, linear.inputs[0])
     proof.equal(
-        "linear in theta: the tangent kernel does not move (grad_theta K = 0)",
-        Matrix(linear.gradient(kernel)),
+        r"linear in $\theta$: the tangent kernel does not move ($\nabla_\theta K = 0$)",
+        Matrix([sympy.Derivative(kernel, q) for q in linear.params]),
         sympy.zeros(3, 1),
-        rule=f"K(x, x_1) = {sympy.sstr(kernel)} is free of theta",
+        rule=f"$K(x, x_1) = {sympy.latex(kernel)}$ is free of $\\theta$",
         shown=(sympy.Derivative(Function("K")(x, linear.inputs[0]), Symbol("theta", real=True)), Integer(0)),
+        kind="general",
     )
     alpha_path, kappa = Function("alpha")(t), Symbol("kappa", positive=True)
     average = Integral(alpha_path, (t, 0, T)) / T
     proof.equal(
-        "linear in theta: a_i = (1/T) int_0^T alpha_i dt, the same for every x",
+        r"linear in $\theta$: $a_i = \frac{1}{T}\int_0^T \alpha_i\,dt$, the same for every $x$",
         sympy.integrate(alpha_path * kappa, (t, 0, T)) / sympy.integrate(kappa, (t, 0, T)),
         average,
-        rule="constant K_t(x, x_i) = kappa cancels",
+        rule=r"constant $K_t(x, x_i) = \kappa$ cancels",
         shown=(Integral(alpha_path * kappa, (t, 0, T)) / Integral(kappa, (t, 0, T)), average),
+        kind="general",
     )
     coefficient = _short_time_weight_coefficient(proof)
     d2 = _instance_weight_dependence(proof, instance, pair, index, coefficient)
@@ -376,11 +495,11 @@ def _instance_weight_dependence(
     first, second = (coefficient(d_alpha, kernel.xreplace(start), instance.rate(kernel)) for kernel in kernels)
     numeric = decimal(first - second)
     proof.certify(
-        f"a_{index + 1}(x) depends on x: c_2({pair[0]}) - c_2({pair[1]}) != 0",
+        f"$a_{index + 1}(x)$ depends on $x$: $c_2({sympy.latex(pair[0])}) - c_2({sympy.latex(pair[1])}) \\ne 0$",
         Symbol("d_2"),
         "=",
         numeric,
-        rule=f"exact time derivatives at t = 0 on the {instance.hidden}-unit tanh net, evaluated with {DIGITS} digits",
+        rule=f"exact time derivatives at $t = 0$ on the {instance.hidden}-unit tanh net, evaluated with {DIGITS} digits",
         holds=abs(numeric) > Rational(1, 10 ** (DIGITS - 5)),
         check=f"d_2 = {numeric} ({DIGITS + GUARD}-digit atoms)",
     )
@@ -404,16 +523,18 @@ def _residual_dynamics(proof: Proof) -> None:
     residual = phi * theta - targets
     velocity = -c * phi.T * residual
     proof.equal(
-        "linear model: r = Phi theta - y obeys r' = -c K r, K = Phi Phi^T",
+        r"linear model: $r = \Phi\theta - y$ obeys $r' = -cKr$, $K = \Phi\Phi^T$ (symbolic $2 \times 3$ $\Phi$)",
         phi * velocity,
         -c * (phi * phi.T) * residual,
-        rule="theta' = -grad sum_i (c/2)(f_i - y_i)^2 = -c Phi^T r",
+        rule=r"$\theta' = -\nabla \sum_i \frac{c}{2}(f_i - y_i)^2 = -c\Phi^T r$",
+        kind="general",
     )
     proof.equal(
-        "and f(x) moves by f'(x) = -c k(x)^T r, k(x) = Phi phi(x)",
+        r"and $f(x)$ moves by $\frac{d}{dt}f(x) = -c\,k(x)^T r$, $k(x) = \Phi\varphi(x)$",
         feature * velocity,
         -c * (phi * feature.T).T * residual,
-        rule="K1 with alpha = -c r",
+        rule=r"K1 with $\alpha = -cr$",
+        kind="general",
     )
 
 
@@ -421,16 +542,19 @@ def _spectral_integral(proof: Proof) -> Callable[[Expr], Expr]:
     r"""The scalar identities behind :math:`\int_0^T e^{-ctK}dt` on each eigenvalue of K; returns
     :math:`\lambda \mapsto \int_0^T e^{-c\lambda t}dt` as derived here."""
     integral = proof.equal(
-        "eigenvalue lambda > 0: int_0^T e^{-c lambda t} dt = (1 - e^{-c lambda T})/(c lambda)",
+        r"eigenvalue $\lambda > 0$: $\int_0^T e^{-c\lambda t}dt = (1 - e^{-c\lambda T})/(c\lambda)$",
         sympy.integrate(exp(-c * lam * t), (t, 0, T)),
         (1 - exp(-c * lam * T)) / (c * lam),
         rule="integrate",
+        kind="general",
     )
     at_zero = proof.equal(
-        "eigenvalue 0: the integral is T, the limit of the same formula",
+        "eigenvalue 0: the integral is $T$, the limit of the same formula",
         sympy.limit(integral, lam, 0),
         sympy.integrate(Integer(1), (t, 0, T)),
-        rule="l'Hopital",
+        rule="l'Hôpital",
+        shown=(sympy.Limit(integral, lam, 0), Integral(Integer(1), (t, 0, T))),
+        kind="general",
     )
     return lambda value: at_zero if value == 0 else integral.xreplace({lam: value})
 
@@ -468,41 +592,49 @@ def _closed_form_instance(
     pinv = gram.pinv()
     rank = gram.rank()
     if rank == n:
-        proof.equal(f"{name}: K is invertible, K^+ = K^-1", pinv, gram.inv(), rule=f"det K = {gram.det()} != 0")
+        proof.equal(f"{name}: $K$ is invertible, $K^+ = K^{{-1}}$", pinv, gram.inv(), rule=f"$\\det K = {sympy.latex(gram.det())} \\ne 0$",
+            shown=(sympy.MatrixSymbol("K^+", n, n), sympy.MatrixSymbol("K", n, n).inv()),)
     else:
         null = sympy.eye(n) - pinv * gram
         proof.certify(
-            f"{name}: K is singular",
+            f"{name}: $K$ is singular",
             Symbol("rank K"),
             "=",
             Integer(rank),
-            rule="K = Phi Phi^T with more points than features",
+            rule=r"$K = \Phi\Phi^T$ with more points than features",
             holds=rank < n,
             check=f"Matrix.rank(K) = {rank} < {n}",
         )
         proof.equal(
-            f"{name}: k(x)^T P_0 = 0 for every x (P_0 projects on null K)",
+            f"{name}: $k(x)^T P_0 = 0$ for every $x$ ($P_0$ projects on $\\ker K$)",
             instance.kernel_row(x) * null,
             sympy.zeros(1, n),
-            rule="k(x) = Phi phi(x) is in range Phi = range K",
+            rule=r"$k(x) = \Phi\varphi(x)$ lies in $\operatorname{range}\Phi = \operatorname{range} K$",
+            shown=(sympy.MatrixSymbol("k(x)", n, 1).T * sympy.MatrixSymbol("P_0", n, n), sympy.zeros(1, n)),
         )
     spectrum = Spectrum.of(gram)
     integral = spectrum.apply(integral_of_decay)
     theta_t = Matrix(instance.theta0) - c * phi.T * integral * r0
     proof.equal(
-        f"{name}: theta(T) solves theta' = -c Phi^T (Phi theta - y)",
+        f"{name}: $\\theta(T)$ solves $\\theta' = -c\\Phi^T(\\Phi\\theta - y)$",
         sympy.diff(theta_t, T),
         -c * phi.T * (phi * theta_t - Matrix(instance.y_train)),
-        rule="d/dT int_0^T e^{-ctK} dt = e^{-cTK}, and K e^{-ctK} = -(1/c) d/dt e^{-ctK}",
+        rule=r"$\frac{d}{dT}\int_0^T e^{-ctK}dt = e^{-cTK}$, and $K e^{-ctK} = -\frac{1}{c}\frac{d}{dt}e^{-ctK}$",
     )
-    proof.equal(f"{name}: theta(0) = theta_0", theta_t.subs(T, 0), Matrix(instance.theta0), rule="empty integral")
+    proof.equal(
+        f"{name}: $\\theta(0) = \\theta_0$",
+        theta_t.subs(T, 0),
+        Matrix(instance.theta0),
+        rule="empty integral",
+        shown=(Function("theta")(Integer(0)), Symbol("theta_0")),
+    )
     decay = spectrum.apply(lambda value: exp(-c * T * value))
     closed = instance.f0(x) - (instance.kernel_row(x) * pinv * (sympy.eye(n) - decay) * r0)[0]
     proof.equal(
-        f"{name}: f_T(x) = f_0(x) + k(x)^T K^+ (I - e^{{-cTK}}) (y - f_0(X))",
+        f"{name}: $f_T(x) = f_0(x) + k(x)^T K^+ (I - e^{{-cTK}}) (y - f_0(X))$",
         (instance.features(x) * theta_t)[0],
         closed,
-        rule="spectral theorem: int_0^T e^{-ctK} dt = (cK)^+ (I - e^{-cTK}) + T P_0, and k(x)^T P_0 = 0",
+        rule=r"spectral theorem: $\int_0^T e^{-ctK}dt = (cK)^+(I - e^{-cTK}) + TP_0$, and $k(x)^T P_0 = 0$",
     )
     return closed
 
@@ -556,23 +688,31 @@ def path_kernel_psd(
     image = sympy.symbols("w_1:4", real=True)
     squares = sum((w**2 for w in image), Integer(0))
     proof.equal(
-        "v^T J J^T v = |w|^2 with w = J^T v",
+        r"$v^T J J^T v = \|w\|^2$ with $w = J^T v$ (symbolic $2 \times 3$ $J$)",
         (v.T * jac * jac.T * v)[0],
         squares.xreplace(dict(zip(image, jac.T * v))),
         rule="associativity",
+        kind="general",
     )
-    proof.compare("|w|^2 >= 0 for real w", squares, ">=", Integer(0), rule="then integrate over [0, T], T >= 0")
+    proof.compare(
+        r"$\|w\|^2 \ge 0$ for real $w$",
+        squares,
+        ">=",
+        Integer(0),
+        rule=r"then integrate over $[0, T]$, $T \ge 0$",
+        kind="general",
+    )
     params = sympy.symbols("theta_1:4", real=True)
     path = {p: a + t * d for p, a, d in zip(params, start, direction)}
     jacobian = Matrix(
         [[sympy.diff(_path_kernel_instance_model(point, params), p) for p in params] for point in points]
     ).subs(path, simultaneous=True)
     gram = (jacobian * jacobian.T).applyfunc(lambda entry: _definite_integral(entry, horizon))
-    proof.equal("K^p is symmetric", gram, gram.T, rule="K_t = J_t J_t^T")
+    proof.equal("$K^p$ is symmetric", gram, gram.T, rule="$K_t = J_t J_t^T$", shown=(sympy.MatrixSymbol("K^p", gram.rows, gram.rows), sympy.MatrixSymbol("K^p", gram.rows, gram.rows).T))
     negative = negative_roots(gram.charpoly(lam).as_poly())
     psd = bool(gram.is_positive_semidefinite)
     proof.certify(
-        f"K^p on {len(points)} points at T = {horizon} has no negative eigenvalue",
+        f"$K^p$ on {len(points)} points at $T = {sympy.latex(horizon)}$ has no negative eigenvalue",
         Symbol("N_negative(K^p)"),
         "=",
         Integer(0),
@@ -597,7 +737,9 @@ def negative_roots(polynomial: sympy.Poly) -> int:
     )
 
 
-def gradient_descent_order(instance: LinearInstance, horizon: Rational, scale: Rational, query: Rational) -> Derivation:
+def gradient_descent_order(
+    instance: LinearInstance, horizon: Rational, scale: Rational, query: Rational, half: int = 2
+) -> Derivation:
     r"""K5: gradient descent :math:`\theta_{k+1} = \theta_k - \eta\nabla L(\theta_k)` stays within
     :math:`O(\eta)` of the flow at :math:`T = k\eta`, and not closer.
 
@@ -614,43 +756,52 @@ def gradient_descent_order(instance: LinearInstance, horizon: Rational, scale: R
     theta = Matrix(sympy.symbols("theta_1:4", real=True))
     targets = Matrix(sympy.symbols("y_1:3", real=True))
     proof.equal(
-        "one step: r_{k+1} = (I - eta c K) r_k",
+        r"one step: $r_{k+1} = (I - \eta cK) r_k$ (symbolic $\eta$, $c$, $2 \times 3$ $\Phi$)",
         phi * (theta - eta * c * phi.T * (phi * theta - targets)) - targets,
         (sympy.eye(2) - eta * c * phi * phi.T) * (phi * theta - targets),
-        rule="theta_{k+1} = theta_k - eta c Phi^T r_k",
+        rule=r"$\theta_{k+1} = \theta_k - \eta c\Phi^T r_k$",
+        kind="general",
     )
     design, gram, r0 = instance.design(), instance.gram(), instance.initial_residual()
     n = gram.rows
     step = sympy.eye(n) - eta * c * gram
     iterate = Matrix(instance.theta0) - design.T * gram.inv() * (sympy.eye(n) - step**k) * r0
     proof.equal(
-        "instance: theta_k = theta_0 - Phi^T K^-1 (I - (I - eta c K)^k) r_0 satisfies the recursion",
+        r"instance: $\theta_k = \theta_0 - \Phi^T K^{-1}(I - (I - \eta cK)^k) r_0$ satisfies the recursion",
         iterate.subs(k, k + 1),
         iterate - eta * c * design.T * (design * iterate - Matrix(instance.y_train)),
-        rule="geometric sum of (I - eta c K)^j",
+        rule=r"geometric sum of $(I - \eta cK)^j$",
     )
-    proof.equal("... and starts at theta_0", iterate.subs(k, 0), Matrix(instance.theta0), rule="(I - eta c K)^0 = I")
     proof.equal(
-        "one eigenvalue: (1 - eta c lambda)^{T/eta} = e^{-c lambda T}(1 - c^2 lambda^2 T eta/2) + O(eta^2)",
+        r"... and starts at $\theta_0$",
+        iterate.subs(k, 0),
+        Matrix(instance.theta0),
+        rule=r"$(I - \eta cK)^0 = I$",
+        shown=(Function("theta")(Integer(0)), Symbol("theta_0")),
+    )
+    proof.equal(
+        r"one eigenvalue: $(1 - \eta c\lambda)^{T/\eta} = e^{-c\lambda T}(1 - c^2\lambda^2 T\eta/2) + O(\eta^2)$",
         sympy.series((1 - eta * c * lam) ** (T / eta), eta, 0, 2).removeO(),
         exp(-c * lam * T) * (1 - c**2 * lam**2 * T * eta / 2),
-        rule="log(1 - eta c lambda) = -eta c lambda - eta^2 c^2 lambda^2/2 + O(eta^3)",
+        rule=r"$\log(1 - \eta c\lambda) = -\eta c\lambda - \eta^2c^2\lambda^2/2 + O(\eta^3)$",
+        kind="general",
     )
     decay = Spectrum.of(gram).apply(lambda value: exp(-scale * horizon * value))
     k_query = instance.kernel_row(query)
     values = {c: scale, T: horizon}
     gap = (k_query * gram.inv() * (step**k - decay) * r0)[0].subs(values).subs(k, horizon / eta)
     leading = sympy.series(gap, eta, 0, 2).removeO().coeff(eta, 1)
-    constant = (-(scale**2) * horizon / 2 * k_query * gram * decay * r0)[0]
+    constant = (-(scale**2) * horizon / half * k_query * gram * decay * r0)[0]  # half = 1: the known-false variant
     proof.equal(
-        f"f_(T/eta)(x*) - f_T(x*) = C eta + O(eta^2) at x* = {query}, T = {horizon}, c = {scale}",
+        f"$f_{{T/\\eta}}(x^*) - f_T(x^*) = C\\eta + O(\\eta^2)$ at $x^* = {sympy.latex(query)}$, $T = {sympy.latex(horizon)}$, $c = {sympy.latex(scale)}$",
         leading,
         constant,
-        rule="exact series in eta of k(x*)^T K^-1 ((I - eta c K)^(T/eta) - e^{-cTK}) r_0 (flow: K3)",
+        shown=(Symbol("C"), constant),
+        rule=r"exact series in $\eta$ of $k(x^*)^T K^{-1}((I - \eta cK)^{T/\eta} - e^{-cTK}) r_0$ (flow: K3)",
     )
     numeric = sympy.N(constant, DIGITS)
     proof.certify(
-        "C != 0, so the error is of order exactly 1 in eta",
+        r"$C \ne 0$, so the error is of order exactly 1 in $\eta$",
         Symbol("C"),
         "=",
         numeric,
