@@ -18,6 +18,7 @@ from rich.console import Console
 
 from twofold import registry
 from twofold.contract import ParameterError, TwofoldError
+from twofold.executors import stop_on_first_interrupt
 from twofold.model import PROFILES, Claim, Verdict
 from twofold.runner import MAX_JOBS
 
@@ -221,6 +222,7 @@ def check(claim_id: str, step: str | None, steps_file: Path | None, timeout: flo
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group; turn twofold's errors into one-line messages."""
+    stop_on_first_interrupt()  # Ctrl-C stops the command (exit 130); a second one is ignored while it stops
     try:
         cli.main(args=argv, prog_name="twofold", standalone_mode=False)
     except click.exceptions.Exit as exc:

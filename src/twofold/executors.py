@@ -1,0 +1,470 @@
+"""Where verdicts are computed: in this process, in a local pool of warm workers, or on a Dask cluster.
+
+One parallel path serves ``twofold verify --jobs`` and ``twofold sweep``.  A
+:class:`Task` names a registered claim, a seed, a profile and parameter
+overrides; a verdict depends on these only, never on the process that computed
+it, so every executor returns the same verdicts (wall times aside).  An
+executor is a context manager whose :meth:`imap` yields ``(index, verdict)``
+pairs as tasks finish, in any order:
+
+* :class:`SerialExecutor` -- this process, in task order.
+* :class:`LocalExecutor` -- ``jobs`` processes in all: this one works too, and
+  ``jobs - 1`` spawned workers import twofold and the claims' families once,
+  before they ask for work.  Each consumer (this process or a worker) takes the
+  next task when it is free, so the load balances itself, and a worker still
+  starting up never holds a task back.
+* :class:`DaskExecutor` -- ``dask.distributed``: ``Client(ADDRESS)`` for a
+  running scheduler, else a ``LocalCluster`` of ``jobs`` worker processes.
+
+Interrupts: workers are started with SIGINT blocked, so a Ctrl-C (which the
+terminal sends to the whole process group) reaches only this process.  Its
+KeyboardInterrupt stops the executor: workers are terminated (killed after
+:data:`GRACE` seconds), futures cancelled, and further SIGINTs are ignored while
+that happens; then the interrupt propagates.  :func:`stop_on_first_interrupt`
+makes a command ignore every SIGINT after the first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from types import FrameType, TracebackType
+from typing import Any, Protocol
+
+from twofold import registry
+from twofold.contract import InputError, TwofoldError
+from twofold.model import Verdict
+from twofold.transfer import dumps
+
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+GRACE = 0.5  # seconds a terminated worker gets before it is killed
+POLL = 0.05  # seconds between checks for a stop while waiting on a worker
+EXECUTORS = ("serial", "local", "dask")
+
+
+class ExecutorError(TwofoldError):
+    """A worker died or a task raised outside the claim's own error handling (exit code 3)."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class Task:
+    """One verdict to compute: ``get_claim(claim).verify(seed=seed, profile=profile, **dict(params))``."""
+
+    claim: str
+    seed: int
+    profile: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def run(self) -> Verdict:
+        return registry.get_claim(self.claim).verify(seed=self.seed, profile=self.profile, **dict(self.params))
+
+
+def run_pickled(task: Task) -> bytes:
+    """Worker side: the task's verdict, pickled faithfully (:mod:`twofold.transfer`)."""
+    return dumps(task.run())
+
+
+def preload(claim_ids: Sequence[str]) -> None:
+    """Import the families of these claims (and with them sympy, numpy, scipy): a warm worker."""
+    for claim_id in claim_ids:
+        registry.get_claim(claim_id)
+
+
+class Executor(Protocol):
+    """What :func:`run_all`, ``verify --jobs`` and ``sweep`` need of an executor."""
+
+    name: str
+    jobs: int
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None: ...
+
+    def imap(self, tasks: Sequence[Task]) -> Iterator[tuple[int, Verdict]]: ...
+
+    def running(self) -> tuple[int, ...]: ...
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def make_executor(name: str, jobs: int = 1, scheduler: str | None = None, preload: Sequence[str] = ()) -> Executor:
+    """The executor called ``name`` (one of :data:`EXECUTORS`); ``local`` with one job is serial."""
+    if name not in EXECUTORS:
+        raise InputError(f"unknown executor '{name[:40]}' (choose from {', '.join(EXECUTORS)})")
+    if scheduler is not None and name != "dask":
+        raise InputError("--scheduler needs --executor dask")
+    if name == "dask":
+        return DaskExecutor(jobs, scheduler, preload)
+    if name == "local" and jobs > 1:
+        return LocalExecutor(jobs, preload)
+    return SerialExecutor()
+
+
+def run_all(
+    executor: Executor, tasks: Sequence[Task], progress: Callable[[int, tuple[int, ...]], None] | None = None
+) -> list[Verdict]:
+    """Verdicts of ``tasks`` in task order; ``progress(done, running task indices)`` after each one."""
+    verdicts: dict[int, Verdict] = {}
+    if progress is not None:
+        progress(0, executor.running())
+    for index, verdict in executor.imap(tasks):
+        verdicts[index] = verdict
+        if progress is not None:
+            progress(len(verdicts), executor.running())
+    return [verdicts[i] for i in range(len(tasks))]
+
+
+def stop_on_first_interrupt() -> None:
+    """From now on the first SIGINT raises KeyboardInterrupt and every later one is ignored (for a command)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupt_once)
+
+
+def _interrupt_once(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigint(how: Any) -> Iterator[None]:
+    """SIGINT ignored (``signal.SIG_IGN``) or blocked (``"block"``: held pending, and inherited as blocked
+    by processes started meanwhile) in this block; does nothing outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if how == "block":
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        return
+    previous = signal.signal(signal.SIGINT, how)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _thread_share(workers: int) -> Iterator[None]:
+    """BLAS/OpenMP pools of processes started in this block get ``cpus // workers`` threads (user values kept)."""
+    threads = str(max(1, available_cpus() // workers))
+    saved = {name: os.environ.get(name) for name in THREAD_ENV}
+    for name in THREAD_ENV:
+        os.environ.setdefault(name, threads)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class SerialExecutor:
+    """Every task in this process, in order."""
+
+    name = "serial"
+    jobs = 1
+
+    def __init__(self) -> None:
+        self._current: tuple[int, ...] = ()
+
+    def __enter__(self) -> SerialExecutor:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._current = ()
+
+    def imap(self, tasks: Sequence[Task]) -> Iterator[tuple[int, Verdict]]:
+        for index, task in enumerate(tasks):
+            self._current = (index,)
+            yield index, task.run()
+        self._current = ()
+
+    def running(self) -> tuple[int, ...]:
+        return self._current
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    ready: bool = False
+    task: int | None = None
+
+
+class LocalExecutor:
+    """``jobs`` processes: this one and ``jobs - 1`` spawned, warm workers, each taking the next task when free.
+
+    Workers are *spawned* (fresh interpreters: nothing of this process's threads
+    or locks is inherited), get a share of the CPUs for their BLAS pools, import
+    the families of ``preload`` and then say they are ready; only a ready worker
+    is handed a task.  Results come back through one pipe per worker, pickled by
+    :class:`twofold.transfer.VerdictPickler`.
+    """
+
+    name = "local"
+
+    def __init__(self, jobs: int, preload: Sequence[str] = ()) -> None:
+        if jobs < 2:
+            raise ValueError("a local pool needs at least 2 jobs (this process and a worker)")
+        self.jobs = jobs
+        self._preload = tuple(dict.fromkeys(preload))
+        self._workers: list[_Worker] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._queue: deque[int] = deque()
+        self._own: int | None = None
+
+    def __enter__(self) -> LocalExecutor:
+        context = multiprocessing.get_context("spawn")
+        try:
+            with _sigint("block"), _thread_share(self.jobs):
+                for _ in range(self.jobs - 1):
+                    mine, theirs = context.Pipe()
+                    process = context.Process(target=_worker_main, args=(theirs, self._preload), daemon=True)
+                    process.start()
+                    theirs.close()
+                    self._workers.append(_Worker(process, mine))
+        except BaseException:
+            self._shutdown(graceful=False)
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if kind is None:
+            self._shutdown(graceful=True)
+            return
+        with _sigint(signal.SIG_IGN):
+            self._shutdown(graceful=False)
+
+    def running(self) -> tuple[int, ...]:
+        with self._lock:
+            busy = [w.task for w in self._workers if w.task is not None]
+            return tuple(sorted(busy + ([] if self._own is None else [self._own])))
+
+    def imap(self, tasks: Sequence[Task]) -> Iterator[tuple[int, Verdict]]:
+        self._queue = deque(range(len(tasks)))
+        results: queue.SimpleQueue[tuple[int | None, str, Any]] = queue.SimpleQueue()
+        feeders = [
+            threading.Thread(target=self._feed, args=(worker, tasks, results), daemon=True) for worker in self._workers
+        ]
+        for feeder in feeders:
+            feeder.start()
+        done = 0
+        while done < len(tasks):
+            try:
+                item = results.get_nowait()
+            except queue.Empty:
+                index = self._take()
+                if index is None:
+                    item = self._wait_for(results)
+                else:
+                    self._own = index
+                    verdict = tasks[index].run()
+                    self._own = None
+                    done += 1
+                    yield index, verdict
+                    continue
+            done += 1
+            yield _unpack(item, tasks)
+
+    def _take(self) -> int | None:
+        with self._lock:
+            return self._queue.popleft() if self._queue else None
+
+    def _wait_for(self, results: queue.SimpleQueue[tuple[int | None, str, Any]]) -> tuple[int | None, str, Any]:
+        while True:
+            with contextlib.suppress(queue.Empty):
+                return results.get(timeout=POLL * 4)
+
+    def _feed(self, worker: _Worker, tasks: Sequence[Task], results: queue.SimpleQueue[tuple[int | None, str, Any]]) -> None:
+        """Feeder thread of one worker: once it is ready, hand it one task at a time until none is left."""
+        index: int | None = None
+        try:
+            if not worker.ready:
+                if not self._answer(worker):
+                    return
+                worker.conn.recv()
+                worker.ready = True
+            while not self._stop.is_set():
+                with self._lock:
+                    index = self._queue.popleft() if self._queue else None
+                    worker.task = index
+                if index is None:
+                    return
+                worker.conn.send(tasks[index])
+                if not self._answer(worker):
+                    return
+                kind, payload = worker.conn.recv()
+                with self._lock:
+                    worker.task = None
+                results.put((index, kind, payload))
+        except (EOFError, OSError) as exc:
+            if not self._stop.is_set():
+                claim = "" if index is None else f" while verifying {tasks[index].claim} (seed {tasks[index].seed})"
+                results.put((index, "died", f"worker process {worker.process.pid} died{claim}: {type(exc).__name__}"))
+
+    def _answer(self, worker: _Worker) -> bool:
+        """Wait for the worker's next message; false when the executor stops first."""
+        while not self._stop.is_set():
+            if worker.conn.poll(POLL):
+                return True
+        return False
+
+    def _shutdown(self, graceful: bool) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            if graceful and worker.ready:
+                with contextlib.suppress(OSError):
+                    worker.conn.send(None)
+            else:
+                worker.process.terminate()
+        for worker in self._workers:
+            worker.process.join(GRACE)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self._workers = []
+
+
+def _unpack(item: tuple[int | None, str, Any], tasks: Sequence[Task]) -> tuple[int, Verdict]:
+    index, kind, payload = item
+    if kind == "ok" and index is not None:
+        return index, pickle.loads(payload)
+    if kind == "error" and index is not None:
+        raise ExecutorError(f"{tasks[index].claim} (seed {tasks[index].seed}) raised in a worker: {payload}")
+    raise ExecutorError(str(payload))
+
+
+def _worker_main(conn: Connection, claim_ids: tuple[str, ...]) -> None:
+    """A local worker: warm up, say so, then verify each task received until told to stop (``None``) or orphaned."""
+    try:
+        preload(claim_ids)
+        conn.send(("ready", os.getpid()))
+        while (task := conn.recv()) is not None:
+            try:
+                reply = ("ok", run_pickled(task))
+            except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it there
+                reply = ("error", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+            conn.send(reply)
+    except (EOFError, OSError, KeyboardInterrupt):
+        return
+
+
+class DaskExecutor:
+    """Tasks as ``dask.distributed`` futures: on the scheduler at ``scheduler``, else on a ``LocalCluster``
+    of ``jobs`` single-threaded worker processes started for this executor (and closed with it)."""
+
+    name = "dask"
+
+    def __init__(self, jobs: int = 2, scheduler: str | None = None, preload: Sequence[str] = ()) -> None:
+        self.jobs = max(1, jobs)
+        self.scheduler = scheduler
+        self._preload = tuple(dict.fromkeys(preload))
+        self._client: Any = None
+        self._cluster: Any = None
+        self._futures: dict[Any, int] = {}
+
+    def __enter__(self) -> DaskExecutor:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise InputError("--executor dask needs dask.distributed: pip install 'twofold[dask]'") from None
+        try:
+            with _sigint("block"), _thread_share(self.jobs):
+                if self.scheduler is None:
+                    self._cluster = LocalCluster(
+                        n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                        silence_logs=50,
+                    )
+                    self._client = Client(self._cluster)
+                else:
+                    self._client = _connect(Client, self.scheduler)
+            if self._preload:
+                self._client.run(preload, self._preload)
+        except BaseException:
+            with _sigint(signal.SIG_IGN):
+                self._close()
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        with _sigint(signal.SIG_IGN):
+            self._close()
+
+    def running(self) -> tuple[int, ...]:
+        return tuple(sorted(i for future, i in self._futures.items() if future.status == "pending"))[: self.jobs]
+
+    def imap(self, tasks: Sequence[Task]) -> Iterator[tuple[int, Verdict]]:
+        from dask.distributed import as_completed
+
+        batch = uuid.uuid4().hex[:12]
+        self._futures = {
+            self._client.submit(run_pickled, task, key=f"twofold-{batch}-{i}", pure=False): i for i, task in enumerate(tasks)
+        }
+        for future in as_completed(list(self._futures)):
+            index = self._futures.pop(future)
+            if future.status != "finished":
+                raise ExecutorError(f"{tasks[index].claim} (seed {tasks[index].seed}) failed on dask: {future.exception()}")
+            yield index, pickle.loads(future.result())
+
+    def _close(self) -> None:
+        if self._client is not None:
+            if self._futures:
+                with contextlib.suppress(Exception):
+                    self._client.cancel(list(self._futures), force=True)
+            self._futures = {}
+            if self._cluster is not None:
+                _kill_local_workers(self._cluster)
+            with contextlib.suppress(Exception):
+                self._client.close(timeout=2)
+        if self._cluster is not None:
+            with contextlib.suppress(Exception):
+                self._cluster.close(timeout=2)
+        self._client = self._cluster = None
+
+
+def _connect(client_class: Any, address: str) -> Any:
+    try:
+        return client_class(address, timeout=10)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(f"cannot reach the dask scheduler at {address[:80]}: {' '.join(str(exc).split())[:200]}") from None
+
+
+def _kill_local_workers(cluster: Any) -> None:
+    """Kill the worker processes of a LocalCluster at once (their nannies then only clean up)."""
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        process = getattr(getattr(nanny, "process", None), "process", None)
+        pid = getattr(process, "pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
