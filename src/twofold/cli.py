@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 
 from twofold import registry
+from twofold.cli_sweep import sweep as sweep_group
 from twofold.contract import ParameterError, TwofoldError
 from twofold.executors import stop_on_first_interrupt
 from twofold.model import PROFILES, Claim, Verdict
@@ -218,6 +219,9 @@ def check(claim_id: str, step: str | None, steps_file: Path | None, timeout: flo
         verdict = chain
     if verdict.outcome != VALID:
         sys.exit(EXIT_FAILED)
+
+
+cli.add_command(sweep_group)
 
 
 def main(argv: list[str] | None = None) -> None:
