@@ -71,11 +71,12 @@ def calibration(records: Sequence[Record]) -> dict[str, Any] | None:
 
 
 def grid_axes(records: Sequence[Record]) -> list[str]:
-    """The grid's axes: the override names of the records, in the order first given."""
-    names: dict[str, None] = {}
+    """The grid's axes: the overridden parameters that take more than one value, in the order first given."""
+    values: dict[str, set[str]] = {}
     for r in records:
-        names.update(dict.fromkeys(r.point))
-    return list(names)
+        for name, value in r.point.items():
+            values.setdefault(name, set()).add(repr(value))
+    return [name for name, seen in values.items() if len(seen) > 1]
 
 
 def points(records: Sequence[Record]) -> list[dict[str, Any]]:
