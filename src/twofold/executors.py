@@ -16,12 +16,14 @@ pairs as tasks finish, in any order:
 * :class:`DaskExecutor` -- ``dask.distributed``: ``Client(ADDRESS)`` for a
   running scheduler, else a ``LocalCluster`` of ``jobs`` worker processes.
 
-Interrupts: workers are started with SIGINT blocked, so a Ctrl-C (which the
-terminal sends to the whole process group) reaches only this process.  Its
-KeyboardInterrupt stops the executor: workers are terminated (killed after
-:data:`GRACE` seconds), futures cancelled, and further SIGINTs are ignored while
-that happens; then the interrupt propagates.  :func:`stop_on_first_interrupt`
-makes a command ignore every SIGINT after the first.
+Interrupts: a Ctrl-C, which a terminal sends to the whole foreground process
+group, is this process's alone to handle.  Local workers are started with SIGINT
+ignored; the Dask LocalCluster runs in a process group of its own.  The
+KeyboardInterrupt stops the executor (local workers terminated, killed after
+:data:`GRACE` seconds; Dask futures cancelled and the LocalCluster's group
+killed), further SIGINTs are ignored while that happens, then the interrupt
+propagates.  :func:`stop_on_first_interrupt` makes a command ignore every
+SIGINT after the first.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ import os
 import pickle
 import queue
 import signal
+import subprocess
+import sys
+import tempfile
 import threading
 import uuid
 from collections import deque
@@ -55,6 +60,7 @@ THREAD_ENV = (
     "NUMEXPR_NUM_THREADS",
 )
 GRACE = 0.5  # seconds a terminated worker gets before it is killed
+CLUSTER_GRACE = 2.0  # seconds the LocalCluster gets to close before its process group is killed
 POLL = 0.05  # seconds between checks for a stop while waiting on a worker
 EXECUTORS = ("serial", "local", "dask")
 
@@ -150,24 +156,31 @@ def _interrupt_once(signum: int, frame: FrameType | None) -> None:
 
 
 @contextlib.contextmanager
-def _sigint(how: Any) -> Iterator[None]:
-    """SIGINT ignored (``signal.SIG_IGN``) or blocked (``"block"``: held pending, and inherited as blocked
-    by processes started meanwhile) in this block; does nothing outside the main thread."""
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored in this block (then the previous handler is back); does nothing outside the main thread."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    if how == "block":
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            yield
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-        return
-    previous = signal.signal(signal.SIGINT, how)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Processes started in this block ignore SIGINT for life (an ignored signal stays ignored across exec),
+    while a SIGINT arriving meanwhile is held (blocked, not lost) and delivered to this process afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        with _sigint_ignored():
+            yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @contextlib.contextmanager
@@ -246,7 +259,7 @@ class LocalExecutor:
     def __enter__(self) -> LocalExecutor:
         context = multiprocessing.get_context("spawn")
         try:
-            with _sigint("block"), _thread_share(self.jobs):
+            with _children_ignore_sigint(), _thread_share(self.jobs):
                 for _ in range(self.jobs - 1):
                     mine, theirs = context.Pipe()
                     process = context.Process(target=_worker_main, args=(theirs, self._preload), daemon=True)
@@ -262,7 +275,7 @@ class LocalExecutor:
         if kind is None:
             self._shutdown(graceful=True)
             return
-        with _sigint(signal.SIG_IGN):
+        with _sigint_ignored():
             self._shutdown(graceful=False)
 
     def running(self) -> tuple[int, ...]:
@@ -376,13 +389,14 @@ def _worker_main(conn: Connection, claim_ids: tuple[str, ...]) -> None:
             except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it there
                 reply = ("error", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
             conn.send(reply)
-    except (EOFError, OSError, KeyboardInterrupt):
+    except (EOFError, OSError):  # the parent went away
         return
 
 
 class DaskExecutor:
     """Tasks as ``dask.distributed`` futures: on the scheduler at ``scheduler``, else on a ``LocalCluster``
-    of ``jobs`` single-threaded worker processes started for this executor (and closed with it)."""
+    of ``jobs`` single-threaded worker processes that :mod:`twofold.dask_local` runs for this executor
+    in a process group of its own (closed with the executor, killed at once on an interrupt)."""
 
     name = "dask"
 
@@ -391,35 +405,30 @@ class DaskExecutor:
         self.scheduler = scheduler
         self._preload = tuple(dict.fromkeys(preload))
         self._client: Any = None
-        self._cluster: Any = None
+        self._cluster: subprocess.Popen[str] | None = None
         self._futures: dict[Any, int] = {}
 
     def __enter__(self) -> DaskExecutor:
         try:
-            from dask.distributed import Client, LocalCluster
+            from dask.distributed import Client
         except ImportError:
             raise InputError("--executor dask needs dask.distributed: pip install 'twofold[dask]'") from None
         try:
-            with _sigint("block"), _thread_share(self.jobs):
-                if self.scheduler is None:
-                    self._cluster = LocalCluster(
-                        n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                        silence_logs=50,
-                    )
-                    self._client = Client(self._cluster)
-                else:
-                    self._client = _connect(Client, self.scheduler)
+            address = self.scheduler if self.scheduler is not None else self._start_cluster()
+            self._client = _connect(Client, address)
             if self._preload:
                 self._client.run(preload, self._preload)
-        except BaseException:
-            with _sigint(signal.SIG_IGN):
-                self._close()
+        except BaseException as exc:
+            with _sigint_ignored():
+                self._close(graceful=False)
+            if isinstance(exc, OSError):
+                raise ExecutorError(f"could not start a dask LocalCluster: {exc}") from None
             raise
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        with _sigint(signal.SIG_IGN):
-            self._close()
+        with _sigint_ignored():
+            self._close(graceful=kind is None)
 
     def running(self) -> tuple[int, ...]:
         return tuple(sorted(i for future, i in self._futures.items() if future.status == "pending"))[: self.jobs]
@@ -437,20 +446,43 @@ class DaskExecutor:
                 raise ExecutorError(f"{tasks[index].claim} (seed {tasks[index].seed}) failed on dask: {future.exception()}")
             yield index, pickle.loads(future.result())
 
-    def _close(self) -> None:
+    def _start_cluster(self) -> str:
+        """Start :mod:`twofold.dask_local` in a new process group and read the scheduler's address."""
+        log = tempfile.TemporaryFile(mode="w+")
+        with _thread_share(self.jobs):
+            self._cluster = subprocess.Popen(
+                [sys.executable, "-m", "twofold.dask_local", str(self.jobs)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
+            )
+        assert self._cluster.stdout is not None
+        address = self._cluster.stdout.readline().strip()
+        if not address:
+            log.seek(0)
+            tail = " ".join(log.read().split())[-300:]
+            raise ExecutorError(f"the dask LocalCluster did not start (exit code {self._cluster.wait()}): {tail}")
+        return address
+
+    def _close(self, graceful: bool) -> None:
         if self._client is not None:
             if self._futures:
                 with contextlib.suppress(Exception):
                     self._client.cancel(list(self._futures), force=True)
             self._futures = {}
-            if self._cluster is not None:
-                _kill_local_workers(self._cluster)
             with contextlib.suppress(Exception):
                 self._client.close(timeout=2)
-        if self._cluster is not None:
-            with contextlib.suppress(Exception):
-                self._cluster.close(timeout=2)
-        self._client = self._cluster = None
+        self._client = None
+        cluster, self._cluster = self._cluster, None
+        if cluster is None:
+            return
+        if graceful:
+            with contextlib.suppress(OSError):
+                cluster.stdin.close()  # type: ignore[union-attr]
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                cluster.wait(CLUSTER_GRACE)
+                return
+        with contextlib.suppress(OSError):
+            os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait()
 
 
 def _connect(client_class: Any, address: str) -> Any:
@@ -458,13 +490,3 @@ def _connect(client_class: Any, address: str) -> Any:
         return client_class(address, timeout=10)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"cannot reach the dask scheduler at {address[:80]}: {' '.join(str(exc).split())[:200]}") from None
-
-
-def _kill_local_workers(cluster: Any) -> None:
-    """Kill the worker processes of a LocalCluster at once (their nannies then only clean up)."""
-    for nanny in list(getattr(cluster, "workers", {}).values()):
-        process = getattr(getattr(nanny, "process", None), "process", None)
-        pid = getattr(process, "pid", None)
-        if pid:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
