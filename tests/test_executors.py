@@ -133,5 +133,5 @@ def test_executor_choice_is_checked() -> None:
 
 def test_an_unreachable_scheduler_is_one_line() -> None:
     with pytest.raises(InputError, match="cannot reach the dask scheduler"):
-        with DaskExecutor(1, scheduler="tcp://127.0.0.1:9"):
+        with DaskExecutor(1, scheduler="tcp://127.0.0.1:9", connect_timeout=1):
             pass

@@ -61,7 +61,8 @@ THREAD_ENV = (
 )
 GRACE = 0.5  # seconds a terminated worker gets before it is killed
 CLUSTER_GRACE = 2.0  # seconds the LocalCluster gets to close before its process group is killed
-POLL = 0.05  # seconds between checks for a stop while waiting on a worker
+WORKER_NICE = 10  # workers' niceness above this process's (see _lower_priority)
+POLL = 0.2  # seconds between checks while this process waits for a worker's verdict
 EXECUTORS = ("serial", "local", "dask")
 
 
@@ -265,6 +266,7 @@ class LocalExecutor:
                     process = context.Process(target=_worker_main, args=(theirs, self._preload), daemon=True)
                     process.start()
                     theirs.close()
+                    _lower_priority(process.pid)
                     self._workers.append(_Worker(process, mine))
         except BaseException:
             self._shutdown(graceful=False)
@@ -316,15 +318,18 @@ class LocalExecutor:
     def _wait_for(self, results: queue.SimpleQueue[tuple[int | None, str, Any]]) -> tuple[int | None, str, Any]:
         while True:
             with contextlib.suppress(queue.Empty):
-                return results.get(timeout=POLL * 4)
+                return results.get(timeout=POLL)
 
     def _feed(self, worker: _Worker, tasks: Sequence[Task], results: queue.SimpleQueue[tuple[int | None, str, Any]]) -> None:
-        """Feeder thread of one worker: once it is ready, hand it one task at a time until none is left."""
+        """Feeder thread of one worker: once it is ready, hand it one task at a time until none is left.
+
+        It blocks in ``recv`` (no polling: a thread waking up to poll would take the GIL from this
+        process's own computation, which on a loaded machine costs a scheduling delay each time);
+        stopping the worker ends the wait with EOFError.
+        """
         index: int | None = None
         try:
             if not worker.ready:
-                if not self._answer(worker):
-                    return
                 worker.conn.recv()
                 worker.ready = True
             while not self._stop.is_set():
@@ -334,8 +339,6 @@ class LocalExecutor:
                 if index is None:
                     return
                 worker.conn.send(tasks[index])
-                if not self._answer(worker):
-                    return
                 kind, payload = worker.conn.recv()
                 with self._lock:
                     worker.task = None
@@ -344,13 +347,6 @@ class LocalExecutor:
             if not self._stop.is_set():
                 claim = "" if index is None else f" while verifying {tasks[index].claim} (seed {tasks[index].seed})"
                 results.put((index, "died", f"worker process {worker.process.pid} died{claim}: {type(exc).__name__}"))
-
-    def _answer(self, worker: _Worker) -> bool:
-        """Wait for the worker's next message; false when the executor stops first."""
-        while not self._stop.is_set():
-            if worker.conn.poll(POLL):
-                return True
-        return False
 
     def _shutdown(self, graceful: bool) -> None:
         self._stop.set()
@@ -367,6 +363,19 @@ class LocalExecutor:
                 worker.process.join()
             worker.conn.close()
         self._workers = []
+
+
+def _lower_priority(pid: int) -> None:
+    """Make a worker yield the CPU to this process when they compete for it (``nice`` :data:`WORKER_NICE`).
+
+    This process computes too, at the speed of a serial run; a worker only adds.  On a busy machine,
+    where the processes of one session share one slice of the CPUs (Linux's autogroups), a worker at
+    the same priority would take from this process's share, starting up or computing, and make the
+    run slower than serial; at a lower priority it uses what this process leaves.  On an idle
+    machine each process has a core and priorities change nothing.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE))
 
 
 def _unpack(item: tuple[int | None, str, Any], tasks: Sequence[Task]) -> tuple[int, Verdict]:
@@ -400,9 +409,12 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, jobs: int = 2, scheduler: str | None = None, preload: Sequence[str] = ()) -> None:
+    def __init__(
+        self, jobs: int = 2, scheduler: str | None = None, preload: Sequence[str] = (), connect_timeout: float = 10.0
+    ) -> None:
         self.jobs = max(1, jobs)
         self.scheduler = scheduler
+        self.connect_timeout = connect_timeout
         self._preload = tuple(dict.fromkeys(preload))
         self._client: Any = None
         self._cluster: subprocess.Popen[str] | None = None
@@ -415,7 +427,7 @@ class DaskExecutor:
             raise InputError("--executor dask needs dask.distributed: pip install 'twofold[dask]'") from None
         try:
             address = self.scheduler if self.scheduler is not None else self._start_cluster()
-            self._client = _connect(Client, address)
+            self._client = _connect(Client, address, self.connect_timeout)
             if self._preload:
                 self._client.run(preload, self._preload)
         except BaseException as exc:
@@ -485,8 +497,8 @@ class DaskExecutor:
         cluster.wait()
 
 
-def _connect(client_class: Any, address: str) -> Any:
+def _connect(client_class: Any, address: str, timeout: float) -> Any:
     try:
-        return client_class(address, timeout=10)
+        return client_class(address, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"cannot reach the dask scheduler at {address[:80]}: {' '.join(str(exc).split())[:200]}") from None
