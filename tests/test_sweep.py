@@ -239,3 +239,11 @@ def test_report_pdf_and_html_with_a_heat_map(capsys: pytest.CaptureFixture[str],
     assert code == 2 and ".pdf or .html" in err
     with Store(store) as opened, pytest.raises(InputError, match="no verdicts of taylor.even_positive"):
         write_report(opened, tmp_path / "x.pdf", ["taylor.even_positive"])
+
+
+def test_a_family_can_draw_a_sweep_for_the_proof_book(tmp_path: Path) -> None:
+    from twofold.sweep_report import book_figure
+
+    result = twofold.sweep(CHEAP, grid={"alpha": [0.2, 0.4], "n": [32, 64]}, seeds=1)
+    figure = book_figure(result.records, tmp_path, "sweep.pdf", "pass rate of position.first_block over alpha and n")
+    assert figure.family == "position" and (tmp_path / figure.file).read_bytes().startswith(b"%PDF")

@@ -35,11 +35,7 @@ class SweepGroup(click.Group):
 def sweep() -> None:
     """Verify a claim over parameter grids and seeds into a resumable store; export it; report on it.
 
-    \b
-    twofold sweep favor.positive_unbiased --seeds 200 --json
-    twofold sweep favor.mse_ratio --grid angle=0:180:7 --grid norm_y=0.1,0.2,0.3 --seeds 20
-    twofold sweep export twofold-sweep.sqlite -o results.csv
-    twofold sweep report twofold-sweep.sqlite -o report.pdf
+    'twofold sweep ID [OPTIONS]' is short for 'twofold sweep run ID [OPTIONS]' (docs/sweep.md).
     """
 
 

@@ -223,3 +223,17 @@ def html_report(sections: Sequence[tuple[str, Sequence[Record]]]) -> str:
         parts.append("</section>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def book_figure(records: Sequence[Record], directory: Path, name: str, caption: str) -> Any:
+    """A sweep's grid page (heat maps for a 2-D grid) as a proof-book figure: ``directory/name`` (PDF).
+
+    A family declares it like any figure: a :class:`twofold.model.Drawing` whose function runs
+    ``twofold.sweep(...)`` serially over a small grid and returns ``book_figure(result.records, ...)``.
+    """
+    from twofold.figures import Figure as BookFigure, save
+
+    if not records:
+        raise InputError("a sweep figure needs at least one record")
+    figure = grid_page(records[0].claim, records, sweep_stats.grid_axes(records) or list(records[0].point))
+    return BookFigure(file=save(figure, directory, name), caption=caption, family=records[0].claim.split(".")[0])
