@@ -298,11 +298,10 @@ class LocalExecutor:
             try:
                 item = results.get_nowait()
             except queue.Empty:
-                index = self._take()
+                index = self._take(None)
                 if index is None:
                     item = self._wait_for(results)
                 else:
-                    self._own = index
                     verdict = tasks[index].run()
                     self._own = None
                     done += 1
@@ -311,9 +310,15 @@ class LocalExecutor:
             done += 1
             yield _unpack(item, tasks)
 
-    def _take(self) -> int | None:
+    def _take(self, worker: _Worker | None) -> int | None:
+        """The next task's index (``None``: none left), recorded as the worker's (``None``: this process's)."""
         with self._lock:
-            return self._queue.popleft() if self._queue else None
+            index = self._queue.popleft() if self._queue else None
+            if worker is None:
+                self._own = index
+            else:
+                worker.task = index
+            return index
 
     def _wait_for(self, results: queue.SimpleQueue[tuple[int | None, str, Any]]) -> tuple[int | None, str, Any]:
         while True:
@@ -333,9 +338,7 @@ class LocalExecutor:
                 worker.conn.recv()
                 worker.ready = True
             while not self._stop.is_set():
-                with self._lock:
-                    index = self._queue.popleft() if self._queue else None
-                    worker.task = index
+                index = self._take(worker)
                 if index is None:
                     return
                 worker.conn.send(tasks[index])
