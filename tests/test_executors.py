@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from twofold.executors import (
     available_cpus,
     make_executor,
     run_all,
+    stop_on_first_interrupt,
 )
 from twofold.runner import without_wall_times
 
@@ -135,3 +137,17 @@ def test_an_unreachable_scheduler_is_one_line() -> None:
     with pytest.raises(InputError, match="cannot reach the dask scheduler"):
         with DaskExecutor(1, scheduler="tcp://127.0.0.1:9", connect_timeout=1):
             pass
+
+
+def test_a_command_stops_on_the_first_interrupt_and_ignores_the_next() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        with stop_on_first_interrupt():
+            assert signal.getsignal(signal.SIGINT) is not before
+        assert signal.getsignal(signal.SIGINT) is before  # no interrupt: the handler is back
+        with pytest.raises(KeyboardInterrupt), stop_on_first_interrupt():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # a second Ctrl-C cannot break the exit
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -226,7 +226,11 @@ cli.add_command(sweep_group)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group; turn twofold's errors into one-line messages."""
-    stop_on_first_interrupt()  # Ctrl-C stops the command (exit 130); a second one is ignored while it stops
+    with stop_on_first_interrupt():  # Ctrl-C stops the command (exit 130); a second one is ignored while it stops
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="twofold", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -145,10 +145,22 @@ def run_all(
     return [verdicts[i] for i in range(len(tasks))]
 
 
-def stop_on_first_interrupt() -> None:
-    """From now on the first SIGINT raises KeyboardInterrupt and every later one is ignored (for a command)."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _interrupt_once)
+@contextlib.contextmanager
+def stop_on_first_interrupt() -> Iterator[None]:
+    """In this block (a command) the first SIGINT raises KeyboardInterrupt and every later one is ignored.
+
+    A block left without an interrupt restores the previous handler; after an interrupt SIGINT stays
+    ignored, so a second Ctrl-C cannot break into the clean-up and exit of the command.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is _interrupt_once:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _interrupt_once(signum: int, frame: FrameType | None) -> None:
