@@ -2,8 +2,8 @@ r"""Throughput of the sweep executors (verdicts/s) and their per-task overhead, 
 
 Two workloads, the same tasks on every executor (:mod:`twofold.executors`), in this process:
 
-* *long* tasks: ``favor.mse_ratio`` at its quick parameters (0.5 s or more a verdict, Monte Carlo), one
-  task per seed -- the case the local pool must not lose on 2 cores;
+* *long* tasks: ``favor.mse_ratio`` at its quick parameters (a Monte Carlo claim, 0.3 s a verdict on an
+  idle machine, more under load), one task per seed -- the case the local pool must not lose on 2 cores;
 * *short* tasks: ``position.first_block`` (about 20 ms a verdict), to expose the cost of shipping a task
   and its verdict.
 
@@ -26,7 +26,7 @@ from twofold.runner import without_wall_times
 
 JOBS = 2
 LONG, SHORT = "favor.mse_ratio", "position.first_block"
-SIZES = {False: (16, 200), True: (3, 20)}  # (long tasks, short tasks), full and quick
+SIZES = {False: (24, 200), True: (3, 20)}  # (long tasks, short tasks), full and quick
 
 
 @dataclass(frozen=True)
