@@ -151,3 +151,18 @@ def test_a_command_stops_on_the_first_interrupt_and_ignores_the_next() -> None:
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # a second Ctrl-C cannot break the exit
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_a_stalled_worker_holds_nothing_back() -> None:
+    """A worker that stops answering (SIGSTOP) keeps its task; this process recomputes it and finishes."""
+    tasks = [Task("position.first_block", seed, "quick") for seed in range(12)]
+    with LocalExecutor(2) as executor:
+        worker = executor._workers[0]
+        worker.conn.recv()  # its "ready": it takes a task as soon as imap starts
+        worker.ready = True
+        os.kill(worker.process.pid, signal.SIGSTOP)
+        try:
+            done = sorted(index for index, _ in executor.imap(tasks))
+        finally:
+            os.kill(worker.process.pid, signal.SIGCONT)
+    assert done == list(range(12))
