@@ -59,14 +59,14 @@ def run(
     """Verify CLAIM_ID at every grid point for every seed; exit 1 if any verdict fails."""
     from twofold import registry
     from twofold.executors import make_executor
-    from twofold.grid import parse_grid
+    from twofold.grid import parse_grid, seed_list
     from twofold.runner import resolve_jobs
     from twofold.store import Store
     from twofold.sweeps import plan
     from twofold.sweeps import run as run_sweep
 
     claim = registry.get_claim(claim_id)
-    chosen = plan(claim.id, parse_grid(claim, grid), _seeds(seeds, seed_range), profile)
+    chosen = plan(claim.id, parse_grid(claim, grid), seed_list(seeds, seed_range), profile)
     pool = make_executor(executor, resolve_jobs(jobs), scheduler, preload=(claim.id,))
     console = Console(stderr=True)
     with Store(store) as opened:
@@ -77,12 +77,6 @@ def run(
         _print_summary(result)
     if result.summary()["failed"]:
         sys.exit(EXIT_FAILED)
-
-
-def _seeds(seeds: int | None, seed_range: str | None) -> Any:
-    from twofold.grid import seed_list
-
-    return seed_list(seeds, seed_range)
 
 
 def _with_progress(console: Console, work: Any) -> Any:
