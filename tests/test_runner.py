@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 import pickle
 from typing import Any
 
@@ -21,13 +20,11 @@ from twofold.cli import _verify_all
 from twofold.contract import InputError, ParameterError
 from twofold.runner import (
     MAX_JOBS,
-    THREAD_ENV,
     available_cpus,
     dumps,
     resolve_jobs,
     verify_claims,
     without_wall_times,
-    worker_pool,
 )
 
 # different kinds of cross-check: Monte Carlo z-score, rigorous interval, exact count, unevaluated derivation steps
@@ -108,16 +105,6 @@ def test_pickled_verdicts_keep_unevaluated_steps(serial: list[twofold.Verdict]) 
         assert hash(back.derivation.result) == hash(verdict.derivation.result)
     steps = next(v for v in serial if v.claim_id == "sampling.cgmh_balance").derivation.steps
     assert any(sympy.srepr(s.lhs) != sympy.srepr(s.rhs) for s in steps)
-
-
-def test_workers_get_a_share_of_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in THREAD_ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OMP_NUM_THREADS", "7")  # a value the user set is kept
-    with worker_pool(2) as pool:
-        seen = pool.submit(os.getenv, "OPENBLAS_NUM_THREADS").result(), pool.submit(os.getenv, "OMP_NUM_THREADS").result()
-    assert seen == (str(max(1, available_cpus() // 2)), "7")
-    assert os.environ.get("OPENBLAS_NUM_THREADS") is None and os.environ["OMP_NUM_THREADS"] == "7"
 
 
 def test_progress_reports_each_claim_in_order(claims: tuple[twofold.Claim, ...]) -> None:

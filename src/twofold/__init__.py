@@ -38,6 +38,7 @@ _EXPORTS = {
     "select": "twofold.registry",
     "VerdictTable": "twofold.display",
     "verify_all": "twofold.display",
+    "sweep": "twofold.sweeps",
 }
 
 __all__ = sorted(_EXPORTS)

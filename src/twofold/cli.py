@@ -17,7 +17,9 @@ import click
 from rich.console import Console
 
 from twofold import registry
+from twofold.cli_sweep import sweep as sweep_group
 from twofold.contract import ParameterError, TwofoldError
+from twofold.executors import stop_on_first_interrupt
 from twofold.model import PROFILES, Claim, Verdict
 from twofold.runner import MAX_JOBS
 
@@ -219,8 +221,16 @@ def check(claim_id: str, step: str | None, steps_file: Path | None, timeout: flo
         sys.exit(EXIT_FAILED)
 
 
+cli.add_command(sweep_group)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group; turn twofold's errors into one-line messages."""
+    with stop_on_first_interrupt():  # Ctrl-C stops the command (exit 130); a second one is ignored while it stops
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="twofold", standalone_mode=False)
     except click.exceptions.Exit as exc:

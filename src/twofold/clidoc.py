@@ -60,6 +60,8 @@ def _section(name: str, command: click.Command, parent: click.Context) -> str:
         parts.append("**Arguments**\n\n" + "\n".join(arguments))
     if options:
         parts.append("**Options**\n\n" + "\n".join(options))
+    if isinstance(command, click.Group):  # a group's subcommands follow it, each a section of its own
+        parts.extend(_section(sub_name, sub, ctx) for sub_name, sub in command.commands.items())
     return "\n\n".join(part for part in parts if part)
 
 

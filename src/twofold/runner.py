@@ -5,70 +5,37 @@ estimator draws from ``numpy.random.default_rng(seed)``, so a verdict depends
 on the claim, the seed and the profile only, never on which process ran it or
 what ran there before.  :func:`verify_claims` returns verdicts in claim order.
 
-Workers are **spawned** (fresh interpreters): nothing of the parent's threads
-(OpenBLAS's pool, rich's refresh thread) or locks is inherited, which ``fork``
-cannot promise, and no process-wide pre-load state is needed, as ``forkserver``
-would.  A worker receives claim ids and imports only the families it is handed
-(the registry loads families lazily).  Each worker's BLAS/OpenMP pool gets
-:math:`\\max(1, \\lfloor \\text{cpus} / \\text{workers} \\rfloor)` threads through
-the usual environment variables (set while the workers start; a value the user
-already set is kept), so N processes do not oversubscribe the cores.
-
-Verdicts come back pickled node by node (:class:`VerdictPickler`): sympy's own
-pickling rebuilds an expression by calling its constructor on its arguments,
-which re-evaluates it, so an unevaluated derivation step such as
-:math:`\\rho_y \\frac{a m}{\\ell+1} / \\ldots = \\ldots` would arrive collapsed to
-``X = X``.  Here every non-atomic sympy node is restored from its stored state
-without running a constructor: the parent gets the very derivation the worker
-built.
+With ``jobs > 1`` the claims run on the local executor of
+:mod:`twofold.executors` (the one ``twofold sweep`` uses): this process works
+too, and ``jobs - 1`` warm spawned workers take the next claim when free.
+Verdicts come back pickled by :class:`VerdictPickler` (:mod:`twofold.transfer`),
+which keeps every unevaluated derivation step as the worker built it.
 """
 
 from __future__ import annotations
 
-import io
-import multiprocessing
-import os
-import pickle
 import platform
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from sympy import Basic
-from sympy.core.singleton import Singleton
-
 from twofold import registry
 from twofold.contract import InputError, ParameterError
+from twofold.executors import LocalExecutor, Task, available_cpus, run_all
 from twofold.model import Claim, Verdict
+from twofold.transfer import VerdictPickler, dumps
+
+__all__ = ["MAX_JOBS", "VerdictPickler", "dumps", "resolve_jobs", "run_record", "verify_claims", "versions", "without_wall_times"]
 
 MAX_JOBS = 64
-THREAD_ENV = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
-
 SCHEMA_ID = "urn:twofold:verify:1"
 DISTRIBUTIONS = ("twofold", "numpy", "scipy", "sympy", "mpmath", "networkx", "python-flint")
 
 Progress = Callable[[int, tuple[str, ...]], None]
 """``progress(done, running)``: claims finished so far, ids of the claims being verified now.
 
-With worker processes, ``running`` is the earliest claims handed to the pool
-and not finished, at most one per worker (the pool does not say which worker
-runs what)."""
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+With worker processes, ``running`` is every claim in progress: this process's
+and one per busy worker, in claim order."""
 
 
 def resolve_jobs(jobs: int) -> int:
@@ -116,24 +83,14 @@ def _serial(claims: Sequence[Claim], seed: int, profile: str, progress: Progress
 
 
 def _parallel(claims: Sequence[Claim], seed: int, profile: str, workers: int, progress: Progress | None) -> list[Verdict]:
-    verdicts: dict[int, Verdict] = {}
-    with worker_pool(workers) as pool:
-        index = {pool.submit(_verify_by_id, claim.id, seed, profile): i for i, claim in enumerate(claims)}
-        pending: set[Future[bytes]] = set(index)
-        try:
-            while pending:
-                if progress is not None:
-                    dispatched = [claims[index[f]].id for f in sorted(pending, key=index.__getitem__) if f.running()]
-                    progress(len(claims) - len(pending), tuple(dispatched[:workers]))
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    verdicts[index[future]] = pickle.loads(future.result())
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-    if progress is not None:
-        progress(len(claims), ())
-    return [verdicts[i] for i in range(len(claims))]
+    tasks = [Task(claim.id, seed, profile) for claim in claims]
+
+    def show(done: int, running: tuple[int, ...]) -> None:
+        if progress is not None:
+            progress(done, tuple(tasks[i].claim for i in running))
+
+    with LocalExecutor(workers, preload=[task.claim for task in tasks]) as executor:
+        return run_all(executor, tasks, show)
 
 
 def run_record(verdicts: Sequence[Verdict], *, profile: str, seed: int, jobs: int, seconds: float) -> dict[str, Any]:
@@ -170,65 +127,3 @@ def versions() -> dict[str, str | None]:
         except PackageNotFoundError:
             found[name] = None
     return found
-
-
-@contextmanager
-def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """A pool of ``workers`` spawned processes whose BLAS/OpenMP pools share the CPUs instead of each taking all."""
-    threads = str(max(1, available_cpus() // workers))
-    saved = {name: os.environ.get(name) for name in THREAD_ENV}
-    for name in THREAD_ENV:
-        os.environ.setdefault(name, threads)
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            yield pool
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _verify_by_id(claim_id: str, seed: int, profile: str) -> bytes:
-    """Worker side: look the claim up (importing only its family), verify it, pickle the verdict faithfully."""
-    return dumps(registry.get_claim(claim_id).verify(seed=seed, profile=profile))
-
-
-def dumps(obj: Any) -> bytes:
-    """``obj`` pickled with :class:`VerdictPickler`; read back with plain :func:`pickle.loads`."""
-    buffer = io.BytesIO()
-    VerdictPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
-    return buffer.getvalue()
-
-
-class VerdictPickler(pickle.Pickler):
-    """Pickles non-atomic sympy nodes by their stored state, so unpickling re-evaluates nothing.
-
-    Atoms (symbols, numbers) and singletons keep sympy's own pickling, which
-    preserves their identity (``S.One``) and assumptions.  The cached hash
-    ``_mhash`` is dropped: string hashes differ between processes.
-    """
-
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, Basic) and not obj.is_Atom and not isinstance(type(obj), Singleton):
-            return _rebuild, (type(obj), _state(obj))
-        return NotImplemented
-
-
-def _state(obj: Basic) -> dict[str, Any]:
-    names: set[str] = set()
-    for klass in type(obj).__mro__:
-        slots = klass.__dict__.get("__slots__", ())
-        names.update((slots,) if isinstance(slots, str) else slots)
-    names -= {"_mhash", "__dict__", "__weakref__"}
-    state = {name: getattr(obj, name) for name in sorted(names) if hasattr(obj, name)}
-    state.update(getattr(obj, "__dict__", {}))
-    return state
-
-
-def _rebuild(cls: type[Basic], state: dict[str, Any]) -> Basic:
-    obj = Basic.__new__(cls)
-    for name, value in state.items():
-        object.__setattr__(obj, name, value)
-    return obj
