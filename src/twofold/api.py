@@ -5,6 +5,8 @@ names, through :mod:`twofold.registry`), runs them with :mod:`twofold.runner`
 and returns a :class:`VerdictTable`; :func:`families_for` hands renderers the
 family records of the claims they render (renderers never reach the registry
 themselves).  Both are exported as ``twofold.verify_all`` / ``twofold.VerdictTable``.
+Like the records of :mod:`twofold.model`, the table reaches its renderer
+(:mod:`twofold.display`) only when Jupyter shows it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from twofold import registry
-from twofold.display import verdicts_html
 from twofold.model import Claim, Family, Verdict
 from twofold.runner import verify_claims
 
@@ -49,6 +50,8 @@ class VerdictTable:
         return "\n".join(f"{v.claim_id}: {v.summary()}" for v in self.verdicts)
 
     def _repr_html_(self) -> str:
+        from twofold.display import verdicts_html  # a Jupyter hook: the renderer is bound when the table is shown
+
         return verdicts_html(self.verdicts)
 
 

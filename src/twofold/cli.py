@@ -66,17 +66,9 @@ JOBS = click.option(
 )
 
 
-class _Console(Console):
-    """rich's console, except that a closed pipe is an ordinary end of output (rich would exit 1, "a claim failed")."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise BrokenPipeError
-
-
 def console(stderr: bool = False, quiet: bool = False) -> Console:
     """A rich console that never hard-wraps: lines too long for a terminal fold softly, and piped output keeps its lines whole."""
-    return _Console(stderr=stderr, quiet=quiet, soft_wrap=True)
+    return Console(stderr=stderr, quiet=quiet, soft_wrap=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
@@ -244,15 +236,30 @@ def check(claim_id: str, step: str | None, steps_file: Path | None, timeout: flo
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group; turn twofold's errors into one-line messages.
 
-    A closed pipe (``twofold list | head -1``) ends the program quietly with exit 0.
+    A closed pipe (``twofold list | head -1``) ends the program quietly with exit 0: stdout is
+    guarded while the command runs and flushed before the exit code is given.
     """
+    stdout = sys.stdout
+    sys.stdout = _GuardedStdout(stdout)
+    try:
+        try:
+            _run(argv)
+        finally:
+            sys.stdout.flush()
+    except StdoutClosed:
+        _silence_stdout()
+        sys.exit(0)
+    finally:
+        sys.stdout = stdout
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _warn_one_line
             cli.main(args=argv, prog_name="twofold", standalone_mode=False)
-    except BrokenPipeError:
-        _silence_stdout()
-        sys.exit(0)
+    except StdoutClosed:
+        raise
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -274,6 +281,35 @@ def main(argv: list[str] | None = None) -> None:
 def _warn_one_line(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
     """Warnings (a skipped plugin family) as one line on stderr, without the source line Python adds."""
     click.echo(f"twofold: warning: {_one_line(str(message))}", err=True)
+
+
+class StdoutClosed(Exception):
+    """The reader of stdout went away (``twofold list | head -1``): not an error, the end of the output.
+
+    Deliberately not an :class:`OSError`: click turns EPIPE into exit 1 and rich into ``SystemExit(1)``,
+    which would read as "a claim failed"."""
+
+
+class _GuardedStdout:
+    """``sys.stdout`` while a command runs: a closed pipe raises :class:`StdoutClosed`; everything else is the stream's."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise StdoutClosed from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise StdoutClosed from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _silence_stdout() -> None:
