@@ -38,8 +38,12 @@ def print_claims(console: Console, claims: Iterable[Claim]) -> None:
 
 def parameter_text(parameter: Parameter) -> str:
     """``n=8 (int in [2, 64])``: the name as given to ``--param``, its quick value, its domain."""
-    value = str(parameter.quick).lower() if parameter.kind is bool else parameter.quick
-    return f"{parameter.name}={value} ({parameter.domain()})"
+    return f"{parameter.name}={_value_text(parameter.quick)} ({parameter.domain()})"
+
+
+def _value_text(value: object) -> str:
+    """A parameter value as ``--param`` takes it (``true``/``false`` for a bool)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def method_text(comparison: Comparison) -> str:
@@ -144,7 +148,7 @@ def print_explanation(console: Console, claim: Claim, verdict: Verdict) -> None:
     for hypothesis in claim.hypotheses:
         dropped = "  [DROPPED]" if hypothesis.name in verdict.dropped else ""
         console.print(f"hypothesis '{hypothesis.name}': {hypothesis.message}{dropped}", highlight=False, markup=False)
-    params = ", ".join(f"{k}={v}" for k, v in verdict.params)
+    params = ", ".join(f"{k}={_value_text(v)}" for k, v in verdict.params)
     console.print(f"parameters: {params}", highlight=False, markup=False)
     console.rule("exact derivation (sympy)")
     if verdict.derivation is not None:
