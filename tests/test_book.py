@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from xml.etree import ElementTree
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,25 @@ PAGES = (40, 200)
 
 # ASCII stand-ins for mathematics that typeset text must not contain (issue 18): the book says ≤, not <=.
 PSEUDO_MATH = ("<=", ">=", "!=", "**", "^(", "sqrt(", "->", "|z| =")
+TT_OPEN, TT_CLOSE = "\x02", "\x03"  # around typewriter runs (ids, code) in the text of typeset_lines
+
+
+def typeset_lines(pdf: Path) -> str:
+    """The PDF's text line by line (poppler's ``pdftohtml -xml``), typewriter runs (an ``LMMono`` font:
+    claim ids, sympy checks) wrapped in :data:`TT_OPEN`/:data:`TT_CLOSE`, pages separated by form feeds."""
+    xml = subprocess.run(["pdftohtml", "-xml", "-i", "-stdout", "-q", str(pdf)], check=True, capture_output=True).stdout
+    root = ElementTree.fromstring(xml.decode("utf-8", "replace").split("\n", 1)[1].replace("<!DOCTYPE pdf2xml SYSTEM \"pdf2xml.dtd\">", ""))
+    pages = []
+    for page in root.iter("page"):
+        mono = {spec.get("id") for spec in page.iter("fontspec") if "Mono" in spec.get("family", "")}
+        rows: dict[int, list[tuple[int, str]]] = {}
+        for text in page.iter("text"):
+            content = "".join(text.itertext())
+            if text.get("font") in mono:
+                content = TT_OPEN + content + TT_CLOSE
+            rows.setdefault(round(int(text.get("top")) / 4), []).append((int(text.get("left")), content))
+        pages.append("\n".join(" ".join(part for _, part in sorted(row)) for _, row in sorted(rows.items())))
+    return "\f".join(pages)
 
 
 @dataclass(frozen=True)
@@ -106,7 +126,8 @@ def test_book_has_a_sane_page_count_and_no_overfull_boxes(book: Book) -> None:
 
 
 def pseudo_math(text: str) -> dict[str, dict[str, int]]:
-    """Occurrences of :data:`PSEUDO_MATH` in the book's text outside claim ids, counted per family and pattern.
+    """Occurrences of :data:`PSEUDO_MATH` in the book's text (:func:`typeset_lines`) outside typewriter runs
+    (claim ids, code), counted per family and pattern.
 
     A line belongs to the family whose claim it describes: in the body, from a ``Claim <id>.`` line to the
     next; before it, in the contents by its section number and in the summary from a row's id to the next row.  Lines
@@ -116,7 +137,7 @@ def pseudo_math(text: str) -> dict[str, dict[str, int]]:
     found: dict[str, dict[str, int]] = {}
     owner, body = "core", False
     for line in text.splitlines():
-        stripped = line.strip()
+        stripped = line.replace(TT_OPEN, "").replace(TT_CLOSE, "").strip()
         if stripped.startswith(("Contents", "Summary of verdicts")):
             owner = "core"
         claim = re.match(r"Claim (\S+)\.", stripped)
@@ -128,8 +149,7 @@ def pseudo_math(text: str) -> dict[str, dict[str, int]]:
             owner = names[int(section.group(1)) - 1]
         elif row and row.group(1) in names:
             owner = row.group(1)
-        for claim_id in ids:
-            line = line.replace(claim_id, " ")
+        line = re.sub(f"{TT_OPEN}[^{TT_CLOSE}]*{TT_CLOSE}", " ", line)
         for pattern in PSEUDO_MATH:
             if pattern in line:
                 found.setdefault(owner, {}).setdefault(pattern, 0)
@@ -138,7 +158,7 @@ def pseudo_math(text: str) -> dict[str, dict[str, int]]:
 
 
 def test_the_pseudo_math_reader_finds_what_it_looks_for() -> None:
-    text = "Summary |z| = 3\nClaim taylor.even_positive.\nn <= 8 and x**2 -> 0\nClaim favor.positive_mse.\nsqrt(2) >= 1"
+    text = "Summary |z| = 3\nClaim \x02taylor.even_positive\x03.\nn <= 8 and x**2 -> 0 \x02x**2 -> 0\x03\nClaim favor.positive_mse.\nsqrt(2) >= 1"
     assert pseudo_math(text) == {"core": {"|z| =": 1}, "taylor": {"<=": 1, "**": 1, "->": 1}, "favor": {"sqrt(": 1, ">=": 1}}
     contents = "Contents\n1.2 Value x**2\nSummary of verdicts\nfavor. 3 PASS a <= b\n   continued >= c"
     assert pseudo_math(contents) == {"taylor": {"**": 1}, "favor": {"<=": 1, ">=": 1}}
@@ -146,8 +166,8 @@ def test_the_pseudo_math_reader_finds_what_it_looks_for() -> None:
 
 @pytest.mark.tex
 def test_book_typesets_mathematics_as_mathematics(book: Book) -> None:
-    """pdftotext of the book finds none of the ASCII stand-ins (<=, **, sqrt(, ...) outside claim ids."""
-    found = pseudo_math(book.text)
+    """The book's text holds none of the ASCII stand-ins (<=, **, sqrt(, ...) outside typewriter (ids, code)."""
+    found = pseudo_math(typeset_lines(book.pdf))
     assert not found, "ASCII pseudo-maths in the book, per family and pattern: " + "; ".join(
         f"{owner}: " + ", ".join(f"{pattern!r} x{count}" for pattern, count in sorted(counts.items()))
         for owner, counts in sorted(found.items())

@@ -10,6 +10,7 @@ exception message, or is plain text, is.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _SPECIALS = {
     "\\": r"\textbackslash{}",
@@ -56,11 +57,24 @@ def tex_escape(value: object) -> str:
             out.append(" ")
         elif not char.isprintable():
             out.append("?")
+        elif script := _script(char):
+            out.append(script)
         elif ord(char) > 126:
             out.append(rf"\texttt{{[U+{ord(char):04X}]}}")
         else:
             out.append(char)
     return "".join(out)
+
+
+def _script(char: str) -> str:
+    """A Unicode super- or subscript (``⁸``, ``ₙ``, ``ᵀ``) as math, from its compatibility decomposition; else ``""``."""
+    kind, _, code = unicodedata.decomposition(char).partition(" ")
+    if kind not in ("<super>", "<sub>") or not code:
+        return ""
+    base = chr(int(code, 16))
+    if base in _SPECIALS or not base.isascii() or not base.isprintable():
+        return ""
+    return rf"\ensuremath{{{'^' if kind == '<super>' else '_'}{{\mathrm{{{base}}}}}}}"
 
 
 def tex_breakable(value: object) -> str:
