@@ -40,9 +40,9 @@ def typeset_lines(pdf: Path) -> str:
     claim ids, sympy checks) wrapped in :data:`TT_OPEN`/:data:`TT_CLOSE`, pages separated by form feeds."""
     xml = subprocess.run(["pdftohtml", "-xml", "-i", "-stdout", "-q", str(pdf)], check=True, capture_output=True).stdout
     root = ElementTree.fromstring(xml.decode("utf-8", "replace").split("\n", 1)[1].replace("<!DOCTYPE pdf2xml SYSTEM \"pdf2xml.dtd\">", ""))
-    pages = []
-    for page in root.iter("page"):
-        mono = {spec.get("id") for spec in page.iter("fontspec") if "Mono" in spec.get("family", "")}
+    pages, mono = [], set()
+    for page in root.iter("page"):  # a font is declared on the first page that uses it, and kept
+        mono |= {spec.get("id") for spec in page.iter("fontspec") if "Mono" in spec.get("family", "")}
         rows: dict[int, list[tuple[int, str]]] = {}
         for text in page.iter("text"):
             content = "".join(text.itertext())
