@@ -66,7 +66,7 @@ def verdict_table(verdicts: Iterable[Verdict]) -> Table:
         table.add_row(
             Text(v.claim_id),
             result,
-            f"{c.statistic:.3g} / {c.threshold:.3g}" if c else "-",
+            _decision(c) if c else "-",
             f"{c.exact:.8g}" if c else "-",
             Text(_estimate_cell(e)),
             "-" if e is None else f"{e.n} / {'-' if e.seed is None else e.seed}",
@@ -84,12 +84,21 @@ def verdict_lines(verdicts: Iterable[Verdict]) -> Text:
         text.append("PASS" if v.passed else "FAIL", style="bold green" if v.passed else "bold red")
         text.append(f" {v.claim_id}  ({v.seconds:.2f} s)\n", style="bold")
         if c is not None:
-            text.append(f"    statistic {c.statistic:.3g} vs threshold {c.threshold:.3g}; exact {c.exact:.8g}\n")
+            text.append(f"    {_decision(c, long=True)}; exact {c.exact:.8g}\n")
         if e is not None:
             seed = "-" if e.seed is None else e.seed
             text.append(f"    estimate {_estimate_cell(e)}  (n = {e.n}, seed = {seed})\n")
         text.append(f"    how decided: {method_text(c) if c else v.failure}\n", style="dim")
     return text
+
+
+def _decision(comparison: Comparison, long: bool = False) -> str:
+    """The statistic against its threshold; for an exact match (threshold 0: a count, an interval, no
+    counterexample), where that would read "0 vs 0", the words "exact match" (the values stand beside it)."""
+    c = comparison
+    if c.threshold == 0:
+        return ("exact match: " if long else "") + ("agree" if c.agree else f"off by {c.statistic:.3g}")
+    return f"statistic {c.statistic:.3g} vs threshold {c.threshold:.3g}" if long else f"{c.statistic:.3g} / {c.threshold:.3g}"
 
 
 def _estimate_cell(estimate: Estimate | None) -> str:
@@ -176,5 +185,5 @@ def audit_table(rows: Iterable[AuditRow]) -> Table:
     for column in ("claim", "variant", "caught", "how"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row.claim, row.name, "yes" if row.caught else "NO", _short(row.how, 160))
+        table.add_row(row.claim, row.name, "yes" if row.caught else "NO", _short(to_unicode(row.how), 160))
     return table
