@@ -109,6 +109,8 @@ def verdict_latex(verdict: Verdict) -> str:
     if c is not None:
         relation = r"\le" if c.agree else ">"
         rows.append(rf"{_latex_text(c.method)}:\; {_number(c.statistic, 3)} {relation} {_number(c.threshold, 3)}")
+        if c.level:
+            rows.append(rf"\text{{test level {tex_text(c.level)}}}")
         rows.append(rf"\text{{exact }} {_number(c.exact, 12)}")
     if verdict.failure is not None:
         rows.append(_text(verdict.failure))

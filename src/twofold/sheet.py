@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from twofold.contract import InputError, TexError
-from twofold.texescape import tex_breakable, tex_escape, tex_identifier, tex_text
+from twofold.plaintext import to_unicode
+from twofold.texescape import is_latex_text, pdf_string, tex_breakable, tex_escape, tex_identifier, tex_text
 from twofold.model import Claim, Comparison, Derivation, Family, Step, Verdict
 
 if TYPE_CHECKING:  # figures import matplotlib: only a sheet that draws them pays for it
@@ -45,6 +46,12 @@ COMPILE_SECONDS = 180
 
 def _step_latex(step: Step) -> str:
     return step.latex()
+
+
+def heading(value: str) -> str:
+    """A section title: the claim's LaTeX text typeset (:func:`tex_text`), readable Unicode in the PDF bookmarks."""
+    shown = to_unicode(value) if is_latex_text(value) else value
+    return rf"\texorpdfstring{{{tex_text(value)}}}{{{pdf_string(shown)}}}"
 
 
 def step_kind(step: Step) -> str:
@@ -157,6 +164,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["tex"] = tex_escape
     env.filters["text"] = tex_text
+    env.filters["heading"] = heading
     env.filters["stepkind"] = step_kind
     env.filters["kinds"] = kinds_sentence
     env.filters["evidence"] = evidence

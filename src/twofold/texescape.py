@@ -106,12 +106,13 @@ def tex_text(value: object) -> str:
     characters are mapped as :func:`tex_escape` maps them (``ρ`` to ``\\ensuremath{\\rho}``).
     """
     text = str(value)
-    if not _inline_safe(text):
+    if not is_latex_text(text):
         return tex_escape(text)
     return "".join(char if ord(char) < 128 else tex_escape(char) for char in text)
 
 
-def _inline_safe(text: str) -> bool:
+def is_latex_text(text: str) -> bool:
+    """Whether :func:`tex_text` keeps ``text`` as written (else it escapes it)."""
     if _FORBIDDEN.search(text) or any(char in text for char in "\n\r\t\f\0"):
         return False
     depth, math, index = 0, False, 0
@@ -134,3 +135,9 @@ def _inline_safe(text: str) -> bool:
             return False
         index += 1
     return depth == 0 and not math and not text.endswith("\\")
+
+
+def pdf_string(text: str) -> str:
+    """Unicode text for a PDF string (a bookmark, via hyperref's ``\\texorpdfstring``): TeX specials escaped,
+    other characters as they are (hyperref writes them as UTF-16), control characters dropped."""
+    return "".join(_SPECIALS.get(char, char) for char in text if char.isprintable())
