@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from xml.etree import ElementTree
 from pathlib import Path
 
 import pytest
@@ -29,12 +30,36 @@ from twofold.sheet import SheetResult, overfull_boxes, render_tex, sections, wri
 PAGES = (40, 200)
 
 
+# ASCII stand-ins for mathematics that typeset text must not contain (issue 18): the book says ≤, not <=.
+PSEUDO_MATH = ("<=", ">=", "!=", "**", "^(", "sqrt(", "->", "|z| =")
+TT_OPEN, TT_CLOSE = "\x02", "\x03"  # around typewriter runs (ids, code) in the text of typeset_lines
+
+
+def typeset_lines(pdf: Path) -> str:
+    """The PDF's text line by line (poppler's ``pdftohtml -xml``), typewriter runs (an ``LMMono`` font:
+    claim ids, sympy checks) wrapped in :data:`TT_OPEN`/:data:`TT_CLOSE`, pages separated by form feeds."""
+    xml = subprocess.run(["pdftohtml", "-xml", "-i", "-stdout", "-q", str(pdf)], check=True, capture_output=True).stdout
+    root = ElementTree.fromstring(xml.decode("utf-8", "replace").split("\n", 1)[1].replace("<!DOCTYPE pdf2xml SYSTEM \"pdf2xml.dtd\">", ""))
+    pages, mono = [], set()
+    for page in root.iter("page"):  # a font is declared on the first page that uses it, and kept
+        mono |= {spec.get("id") for spec in page.iter("fontspec") if "Mono" in spec.get("family", "")}
+        rows: dict[int, list[tuple[int, str]]] = {}
+        for text in page.iter("text"):
+            content = "".join(text.itertext())
+            if text.get("font") in mono:
+                content = TT_OPEN + content + TT_CLOSE
+            rows.setdefault(round(int(text.get("top")) / 4), []).append((int(text.get("left")), content))
+        pages.append("\n".join(" ".join(part for _, part in sorted(row)) for _, row in sorted(rows.items())))
+    return "\f".join(pages)
+
+
 @dataclass(frozen=True)
 class Book:
     pdf: Path
     text: str
     log: str
     pages: int
+    figures: tuple
 
 
 def _pdfinfo_pages(pdf: Path) -> int:
@@ -79,7 +104,7 @@ def book(tmp_path_factory: pytest.TempPathFactory, quick_verdicts: dict[str, two
             assert exc.code in (0, None), f"twofold sheet --all exited {exc.code}"
     (result,) = results
     assert result.pdf == pdf and result.log is not None
-    return Book(pdf, _pdf_text(pdf), result.log, _pdfinfo_pages(pdf))
+    return Book(pdf, _pdf_text(pdf), result.log, _pdfinfo_pages(pdf), result.figures)
 
 
 @pytest.mark.tex
@@ -89,7 +114,7 @@ def test_book_names_every_claim_and_family(book: Book) -> None:
     assert not missing, f"claim ids missing from the book: {missing}"
     for family in families():
         assert family.title in flat, family.title
-    for heading in ("Contents", "Summary of verdicts", "statistic vs threshold", "Numeric evidence"):
+    for heading in ("Contents", "Summary of verdicts", "evidence", "Numeric evidence", "test level", "resolution"):
         assert heading in flat
 
 
@@ -98,6 +123,91 @@ def test_book_has_a_sane_page_count_and_no_overfull_boxes(book: Book) -> None:
     assert PAGES[0] <= book.pages <= PAGES[1]
     assert overfull_boxes(book.log) == []
     assert "Figure 1" in book.text and "Figure 3" in book.text
+
+
+def pseudo_math(text: str) -> dict[str, dict[str, int]]:
+    """Occurrences of :data:`PSEUDO_MATH` in the book's text (:func:`typeset_lines`) outside typewriter runs
+    (claim ids, code), counted per family and pattern.
+
+    A line belongs to the family whose claim it describes: in the body, from a ``Claim <id>.`` line to the
+    next; before it, in the contents by its section number and in the summary from a row's id to the next row.  Lines
+    of no family (title page, headings, explanations) are the core's (``core``)."""
+    names = [family.name for family in families()]
+    ids = sorted((claim.id for claim in twofold.all_claims()), key=len, reverse=True)
+    found: dict[str, dict[str, int]] = {}
+    owner, body = "core", False
+    for line in text.splitlines():
+        stripped = line.replace(TT_OPEN, "").replace(TT_CLOSE, "").strip()
+        if stripped.startswith(("Contents", "Summary of verdicts")):
+            owner = "core"
+        claim = re.match(r"Claim (\S+)\.", stripped)
+        section = re.match(r"(\d+)(\.\d+)?\s", stripped)
+        row = re.match(r"([a-z_]+)\.", stripped)
+        if claim and claim.group(1) in ids:
+            owner, body = claim.group(1).split(".")[0], True
+        elif section and not body and 1 <= int(section.group(1)) <= len(names):
+            owner = names[int(section.group(1)) - 1]
+        elif row and row.group(1) in names:
+            owner = row.group(1)
+        line = re.sub(f"{TT_OPEN}[^{TT_CLOSE}]*{TT_CLOSE}", " ", line)
+        for pattern in PSEUDO_MATH:
+            if pattern in line:
+                found.setdefault(owner, {}).setdefault(pattern, 0)
+                found[owner][pattern] += line.count(pattern)
+    return found
+
+
+def test_the_pseudo_math_reader_finds_what_it_looks_for() -> None:
+    text = "Summary |z| = 3\nClaim \x02taylor.even_positive\x03.\nn <= 8 and x**2 -> 0 \x02x**2 -> 0\x03\nClaim favor.positive_mse.\nsqrt(2) >= 1"
+    assert pseudo_math(text) == {"core": {"|z| =": 1}, "taylor": {"<=": 1, "**": 1, "->": 1}, "favor": {"sqrt(": 1, ">=": 1}}
+    contents = "Contents\n1.2 Value x**2\nSummary of verdicts\nfavor. 3 PASS a <= b\n   continued >= c"
+    assert pseudo_math(contents) == {"taylor": {"**": 1}, "favor": {"<=": 1, ">=": 1}}
+
+
+@pytest.mark.tex
+def test_book_typesets_mathematics_as_mathematics(book: Book) -> None:
+    """The book's text holds none of the ASCII stand-ins (<=, **, sqrt(, ...) outside typewriter (ids, code)."""
+    found = pseudo_math(typeset_lines(book.pdf))
+    assert not found, "ASCII pseudo-maths in the book, per family and pattern: " + "; ".join(
+        f"{owner}: " + ", ".join(f"{pattern!r} x{count}" for pattern, count in sorted(counts.items()))
+        for owner, counts in sorted(found.items())
+    )
+
+
+@pytest.mark.tex
+def test_every_family_has_a_figure(book: Book) -> None:
+    drawn = {figure.family for figure in book.figures}
+    missing = [family.name for family in families() if family.name not in drawn]
+    assert not missing, f"families without a figure in the book: {missing}"
+    captions = set(re.findall(r"Figure (\d+):", book.text))
+    assert len(captions) >= max(8, len(families())), sorted(captions, key=int)
+
+
+def split_ids(text: str) -> list[str]:
+    """Pieces of claim ids in ``text`` that end mid-word: an id may break only after a dot or an underscore."""
+    ids = [claim.id for claim in twofold.all_claims()]
+    return [
+        token for token in text.split()
+        if "." in token and not token.endswith((".", "_")) and any(i.startswith(token) and i != token for i in ids)
+    ]
+
+
+def test_the_split_id_reader_finds_what_it_looks_for() -> None:
+    assert split_ids("taylor.deriva 3 PASS tive_identity taylor.derivative_ taylor.even_positive") == ["taylor.deriva"]
+
+
+@pytest.mark.tex
+def test_summary_ids_are_whole_and_counts_are_informative(book: Book, quick_verdicts: dict[str, twofold.Verdict]) -> None:
+    """In the summary table ids break only at a dot or an underscore, and count claims show their numbers, not "0 vs 0"."""
+    after_heading = book.text.split("Summary of verdicts")[2]
+    summary = re.split(r"Family \d+ of the registry", after_heading)[0]
+    assert split_ids(summary) == []
+    flat = " ".join(summary.split())
+    assert " vs 0" not in flat and "0 ≤ 0" not in flat
+    exact_matches = [v.comparison for v in quick_verdicts.values() if v.comparison is not None and v.comparison.threshold == 0]
+    assert exact_matches
+    for c in exact_matches:
+        assert f"exact {c.exact:.6g}," in flat  # "numeric ..." may wrap into the next line of the cell
 
 
 @pytest.mark.tex
@@ -127,7 +237,7 @@ def test_one_template_for_every_sheet() -> None:
 
 def test_sections_follow_the_registry_families() -> None:
     pairs = [(claim, None) for claim in twofold.select(["favor", "taylor.even_positive", "taylor.critical_value"])]
-    grouped = sections(pairs)
+    grouped = sections(pairs, families())
     assert [s.name for s in grouped] == ["favor", "taylor"]
     assert grouped[1].title == next(f.title for f in families() if f.name == "taylor")
     assert [item.anchor for item in grouped[1].items] == [f"claim{len(grouped[0].items) + i}" for i in (1, 2)]

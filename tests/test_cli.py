@@ -104,3 +104,48 @@ def test_check_valid_invalid_and_hostile_steps(capsys: pytest.CaptureFixture[str
 def test_check_needs_exactly_one_source(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "check", "taylor.critical_value")
     assert code == 2 and "exactly one of --step or --steps" in err
+
+
+def _typed_claim() -> twofold.Claim:
+    """A claim with a choice and a bool parameter, echoing them in its estimate (what a favor variant would take)."""
+    import sympy
+
+    from twofold import crosscheck
+    from twofold.model import Derivation, Parameter
+
+    def estimate(params, seed):
+        return twofold.Estimate(value=1.0, method=f"features={params['features']}, exact={params['exact']}", n=1)
+
+    return twofold.Claim(
+        id="demo.typed", title="Typed parameters", statement="1 = 1",
+        derive=lambda p: Derivation(steps=(), result=sympy.Integer(1), conclusion="1"),
+        estimate=estimate, compare=lambda d, e, p: crosscheck.absolute_error(d.result, e, atol=0.5),
+        parameters=(
+            Parameter("features", str, quick="positive", choices=("positive", "hyperbolic", "trigonometric")),
+            Parameter("exact", bool, quick=True),
+        ),
+    )
+
+
+def test_choice_and_bool_parameters_on_the_command_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("twofold.registry.get_claim", lambda claim_id: _typed_claim())
+    code, out, _ = run(capsys, "explain", "demo.typed", "--param", "features=hyperbolic", "--param", "exact=false")
+    assert code == 0 and "features=hyperbolic, exact=false" in out
+    code, _, err = run(capsys, "explain", "demo.typed", "--param", "features=spherical")
+    assert code == 2 and "must be one of positive|hyperbolic|trigonometric" in err
+    code, _, err = run(capsys, "explain", "demo.typed", "--param", "exact=maybe")
+    assert code == 2 and "must be bool (true|false)" in err
+
+
+def test_list_shows_choice_and_bool_domains(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("twofold.registry.select", lambda tokens: (_typed_claim(),))
+    code, out, _ = run(capsys, "list", "demo")
+    assert code == 0
+    assert "features=positive (one of positive|hyperbolic|trigonometric); exact=true (bool (true|false))" in out
+
+
+def test_profile_choices_come_from_the_one_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from twofold.model import PROFILES
+
+    code, out, _ = run(capsys, "verify", "--help")
+    assert code == 0 and f"[{'|'.join(PROFILES)}]" in " ".join(out.split())

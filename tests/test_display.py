@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 import twofold
+from twofold.api import VerdictTable
 from twofold.display import (
-    VerdictTable,
     claim_latex,
     derivation_latex,
     verdict_latex,
     verdicts_html,
 )
 from twofold.sheet import compile_pdf, tex_engine
+from twofold.texescape import tex_escape, tex_text
 
 HOSTILE_TITLE = r"<script>alert('x')</script> & \input{/etc/passwd} $x$ % #"
 HOSTILE_ID = "taylor.<script>alert(1)</script>&amp"
@@ -49,7 +50,9 @@ def test_claim_latex_has_title_statement_hypotheses_source(claim: twofold.Claim)
     assert latex == claim_latex(claim)
     assert latex.startswith("$$") and latex.endswith("$$")
     assert claim.statement in latex
-    assert r"\text{hypothesis n even: the truncation order n must be even}" in latex
+    (even,) = claim.hypotheses
+    shown = tex_text(even.latex) if even.latex else tex_escape(even.name)
+    assert rf"\text{{hypothesis {shown}: {tex_escape(even.message)}}}" in latex
     assert r"taylor.even\_positive" in latex and "kexue.fm" in latex
 
 

@@ -89,3 +89,32 @@ def test_schema_rejects_a_renamed_field(capsys: pytest.CaptureFixture[str], vali
 def _dropped(claim_id: str, hypothesis: str) -> twofold.Verdict:
     claim = twofold.get_claim(claim_id)
     return claim.verify(seed=0, drop=(hypothesis,), **claim.hypothesis(hypothesis).witness)
+
+
+def test_bool_and_choice_parameters_validate(validator: Draft202012Validator) -> None:
+    """A verdict at a bool and a choice parameter: the JSON carries them as true/false and the chosen word."""
+    verdict = twofold.get_claim("position.first_block").verify(seed=0)
+    extended = dataclasses.replace(verdict, params=(*verdict.params, ("features", "hyperbolic"), ("orthogonal", True)))
+    doc = json.loads(json.dumps(run_record([extended], profile="quick", seed=0, jobs=1, seconds=0.5), allow_nan=False))
+    validator.validate(doc)
+    assert doc["verdicts"][0]["params"]["features"] == "hyperbolic" and doc["verdicts"][0]["params"]["orthogonal"] is True
+    nested = json.loads(json.dumps(doc))
+    nested["verdicts"][0]["params"]["features"] = ["not", "a", "value"]
+    assert not validator.is_valid(nested)
+
+
+def test_step_kinds_and_level_are_published(capsys: pytest.CaptureFixture[str], validator: Draft202012Validator) -> None:
+    _, doc = verify_json(capsys, "favor.positive_unbiased", "taylor.minimum_table")
+    validator.validate(doc)
+    monte_carlo, interval = doc["verdicts"]
+    assert monte_carlo["comparison"]["level"] == r"$5\sigma$" and interval["comparison"]["level"] == ""
+    for record in doc["verdicts"]:
+        derivation = record["derivation"]
+        assert len(derivation["step_kinds"]) == derivation["steps"]
+        counted = {kind: sum(s["kind"] == kind for s in derivation["step_kinds"]) for kind in derivation["kinds"]}
+        assert counted == derivation["kinds"]
+
+
+def test_profiles_in_the_schema_are_not_a_second_list(schema: dict[str, Any]) -> None:
+    """The profile field takes any name of twofold.model.PROFILES: adding a profile is one line there."""
+    assert "enum" not in schema["properties"]["profile"]

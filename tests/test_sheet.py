@@ -15,15 +15,8 @@ import pytest
 
 import twofold
 from twofold.contract import TexError
-from twofold.sheet import (
-    compile_pdf,
-    overfull_boxes,
-    render_tex,
-    tex_breakable,
-    tex_engine,
-    tex_escape,
-    write_sheet,
-)
+from twofold.sheet import compile_pdf, overfull_boxes, render_tex, tex_engine, write_sheet
+from twofold.texescape import tex_breakable, tex_escape
 
 HOSTILE = [r"\input{/etc/passwd}", r"\write18{rm -rf /}", r"\immediate\write18{id}", "$x$ & # % _ ^ ~ { } < > |", "我爱 ρ ≤ 1 ±"]
 
@@ -63,7 +56,11 @@ def taylor_pairs() -> list[tuple[twofold.Claim, twofold.Verdict]]:
 def test_rendered_tex_contains_statements_and_evidence(taylor_pairs) -> None:
     source = render_tex(taylor_pairs)
     assert source.count(r"\section{") == 1 and source.count(r"\subsection{") == len(taylor_pairs)
-    assert r"\begin{tabular}" in source and "checked:" in source
+    assert r"\begin{tabular}" in source and "checked by sympy" in source
+    for pair in taylor_pairs:
+        derivation = pair[1].derivation
+        scope = f"Proved for {derivation.proved_for}" if derivation.proved_for else "Checked at "
+        assert scope in source, pair[0].id
 
 
 @pytest.mark.tex

@@ -36,8 +36,8 @@ _EXPORTS = {
     "families": "twofold.registry",
     "get_claim": "twofold.registry",
     "select": "twofold.registry",
-    "VerdictTable": "twofold.display",
-    "verify_all": "twofold.display",
+    "VerdictTable": "twofold.api",
+    "verify_all": "twofold.api",
     "sweep": "twofold.sweeps",
 }
 

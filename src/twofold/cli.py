@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,18 @@ JOBS = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+def console(stderr: bool = False, quiet: bool = False) -> Console:
+    """A rich console that never hard-wraps: lines too long for a terminal fold softly, and piped output keeps its lines whole."""
+    return Console(stderr=stderr, quiet=quiet, soft_wrap=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+@click.version_option(package_name="twofold", prog_name="twofold", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Verify machine-learning theory twice: exact sympy derivations and independent numerics, cross-checked."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @cli.command("list")
@@ -78,7 +88,7 @@ def list_claims(tokens: tuple[str, ...]) -> None:
     """List claims (all, or those of the given families/ids) with source and statement."""
     from twofold.report import print_claims
 
-    print_claims(Console(), registry.select(tokens))
+    print_claims(console(), registry.select(tokens))
 
 
 @cli.command()
@@ -93,16 +103,18 @@ def verify(tokens: tuple[str, ...], profile: str, seed: int, jobs: int, as_json:
     from twofold.runner import resolve_jobs, run_record
 
     claims = registry.select(tokens)
-    console = Console(stderr=as_json, quiet=as_json)
+    out = console(stderr=as_json, quiet=as_json)
     start = time.perf_counter()
-    verdicts = _verify_all(claims, seed, profile, console, jobs)
+    verdicts = _verify_all(claims, seed, profile, out, jobs)
     if as_json:
         record = run_record(verdicts, profile=profile, seed=seed, jobs=resolve_jobs(jobs), seconds=time.perf_counter() - start)
         click.echo(json.dumps(record, indent=2, allow_nan=False))
     else:
-        console.print(verdict_table(verdicts) if console.width >= WIDE else verdict_lines(verdicts))
-        failed = sum(not v.passed for v in verdicts)
-        console.print(f"{len(verdicts) - failed} passed, {failed} failed ({profile} profile, seed {seed})")
+        out.print(verdict_table(verdicts) if out.is_terminal and out.width >= WIDE else verdict_lines(verdicts))
+        failed = [v.claim_id for v in verdicts if not v.passed]
+        out.print(f"{len(verdicts) - len(failed)} passed, {len(failed)} failed ({profile} profile, seed {seed})")
+        if failed:
+            out.print("failed: " + " ".join(failed), style="bold red", highlight=False)
     if any(not v.passed for v in verdicts):
         sys.exit(EXIT_FAILED)
 
@@ -121,12 +133,12 @@ def audit(families: tuple[str, ...], seed: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(audit_record(rows, seed), indent=2, allow_nan=False))
     else:
-        console = Console()
-        console.print(audit_table(rows))
+        out = console()
+        out.print(audit_table(rows))
         missed = [row for row in rows if not row.caught]
-        console.print(f"{len(rows) - len(missed)} of {len(rows)} known-false variants caught")
+        out.print(f"{len(rows) - len(missed)} of {len(rows)} known-false variants caught")
         for row in missed:
-            console.print(f"MISSED: {row.claim} / {row.name}: {row.how}")
+            out.print(f"MISSED: {row.claim} / {row.name}: {row.how}")
     if not rows or any(not row.caught for row in rows):
         sys.exit(EXIT_FAILED)
 
@@ -158,9 +170,9 @@ def explain(claim_id: str, params: tuple[str, ...], dropped: tuple[str, ...], pr
         overrides.update(claim.hypothesis(name).witness)
     overrides.update(parse_params(params))
     verdict = claim.verify(seed=seed, profile=profile, drop=dropped, **overrides)
-    print_explanation(Console(), claim, verdict)
+    print_explanation(console(), claim, verdict)
     if dropped and not verdict.passed:
-        Console().print(f"without {', '.join(repr(d) for d in dropped)} the claim fails, as it should.", style="bold")
+        console().print(f"without {', '.join(repr(d) for d in dropped)} the claim fails, as it should.", style="bold")
     if not verdict.passed and not dropped:
         sys.exit(EXIT_FAILED)
 
@@ -177,16 +189,18 @@ def sheet(tokens: tuple[str, ...], every: bool, output: Path, profile: str, seed
 
     A name ending in .pdf is compiled with latexmk; a .tex gets its figures written beside it.
     """
+    from twofold.api import families_for
     from twofold.sheet import validate_output, write_sheet
 
     if every == bool(tokens):
         raise click.UsageError("name claims or families, or give --all for every claim (not both)")
     validate_output(output)
     claims = registry.select(tokens)
-    console = Console(stderr=True)
-    verdicts = _verify_all(claims, seed, profile, console, jobs)
-    result = write_sheet(list(zip(claims, verdicts, strict=True)), output, seed=seed, profile=profile)
-    console.print(result.message)
+    err = console(stderr=True)
+    verdicts = _verify_all(claims, seed, profile, err, jobs)
+    pairs = list(zip(claims, verdicts, strict=True))
+    result = write_sheet(pairs, output, families=families_for(claims), seed=seed, profile=profile)
+    err.print(result.message)
     if any(not v.passed for v in verdicts):
         sys.exit(EXIT_FAILED)
 
@@ -225,14 +239,34 @@ cli.add_command(sweep_group)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the click group; turn twofold's errors into one-line messages."""
-    with stop_on_first_interrupt():  # Ctrl-C stops the command (exit 130); a second one is ignored while it stops
-        _main(argv)
+    """Entry point: run the click group; turn twofold's errors into one-line messages.
 
-
-def _main(argv: list[str] | None) -> None:
+    A closed pipe (``twofold list | head -1``) ends the program quietly with exit 0: stdout is
+    guarded while the command runs and flushed before the exit code is given.  Ctrl-C stops
+    the command (exit 130); a second one is ignored while it stops.
+    """
+    stdout = sys.stdout
+    sys.stdout = _GuardedStdout(stdout)
     try:
-        cli.main(args=argv, prog_name="twofold", standalone_mode=False)
+        try:
+            with stop_on_first_interrupt():
+                _run(argv)
+        finally:
+            sys.stdout.flush()
+    except StdoutClosed:
+        _silence_stdout()
+        sys.exit(0)
+    finally:
+        sys.stdout = stdout
+
+
+def _run(argv: list[str] | None) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _warn_one_line
+            cli.main(args=argv, prog_name="twofold", standalone_mode=False)
+    except StdoutClosed:
+        raise
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -249,6 +283,47 @@ def _main(argv: list[str] | None) -> None:
             raise
         click.echo(f"twofold: internal error: {type(exc).__name__}: {_one_line(str(exc))} (TWOFOLD_DEBUG=1 shows the traceback)", err=True)
         sys.exit(EXIT_INTERNAL)
+
+
+def _warn_one_line(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """Warnings (a skipped plugin family) as one line on stderr, without the source line Python adds."""
+    click.echo(f"twofold: warning: {_one_line(str(message))}", err=True)
+
+
+class StdoutClosed(Exception):
+    """The reader of stdout went away (``twofold list | head -1``): not an error, the end of the output.
+
+    Deliberately not an :class:`OSError`: click turns EPIPE into exit 1 and rich into ``SystemExit(1)``,
+    which would read as "a claim failed"."""
+
+
+class _GuardedStdout:
+    """``sys.stdout`` while a command runs: a closed pipe raises :class:`StdoutClosed`; everything else is the stream's."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise StdoutClosed from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise StdoutClosed from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _one_line(text: str, limit: int = 400) -> str:

@@ -75,7 +75,8 @@ def render(group: click.Group = cli, name: str = "twofold") -> str:
         _help_text(group),
         f"```text\n{' '.join([name, *group.collect_usage_pieces(ctx)])}\n```",
         (
-            f"`python -m twofold` is the same program. Every command also accepts {help_names}. "
+            f"`python -m twofold` is the same program; `twofold` alone prints this help and "
+            f"`twofold --version` the version. Every command also accepts {help_names}. "
             f"Exit codes: 0 success, {EXIT_FAILED} a claim failed (or a step is not valid), "
             f"{EXIT_INPUT} bad input (a one-line message, never a traceback), {EXIT_INTERNAL} internal error."
         ),

@@ -1,7 +1,10 @@
 r"""Cross-checks: how an exact value and an independent estimate are compared.
 
 Each function returns a :class:`~twofold.model.Comparison` that states its
-method, the statistic, the threshold and both numbers.
+method, the statistic, the threshold and both numbers.  A method is LaTeX text
+with its mathematics in ``$...$`` (the proof sheet typesets it, the terminal shows
+:func:`twofold.plaintext.to_unicode` of it); :func:`tex_number` writes a number
+for it.
 
 * :func:`z_score` — Monte Carlo: :math:`|\hat v - v| / \mathrm{se} \le k`, with the
   standard error itself checked against batch means (:func:`stderr_agrees`).
@@ -25,8 +28,19 @@ import sympy
 from scipy import stats
 
 from twofold.model import Comparison, Estimate
+from twofold.plaintext import to_unicode
 
 FIVE_SIGMA = 5.0
+
+
+def tex_number(value: float, spec: str = "g") -> str:
+    r"""``value`` formatted with ``spec`` as math: ``1e-06`` becomes ``10^{-6}``, ``2.5e-08`` ``2.5 \cdot 10^{-8}``."""
+    text = format(value, spec)
+    mantissa, marker, exponent = text.partition("e")
+    if not marker:
+        return text.replace("inf", r"\infty")
+    power = f"10^{{{int(exponent)}}}"
+    return power if mantissa in ("1", "1.0") else rf"{mantissa} \cdot {power}"
 
 
 def exact_float(value: Any) -> float:
@@ -64,7 +78,7 @@ def z_score(exact: Any, estimate: Estimate, max_sigma: float = FIVE_SIGMA) -> Co
     if scale > estimate.stderr:
         detail += f"; s.e. below float64 resolution, {ROUNDING} ulps used ({floor:.3g})"
     comparison = Comparison(
-        method=f"|z| = |estimate - exact| / s.e. <= {max_sigma:g}",
+        method=rf"$z$-test: $|\hat v - v|/\mathrm{{se}} \le {tex_number(max_sigma)}$",
         statistic=z,
         threshold=max_sigma,
         exact=v,
@@ -72,6 +86,7 @@ def z_score(exact: Any, estimate: Estimate, max_sigma: float = FIVE_SIGMA) -> Co
         agree=bool(z <= max_sigma),
         detail=detail,
         zscores=(float(signed),),
+        level=rf"${tex_number(max_sigma)}\sigma$",
     )
     if estimate.replicate_stderr is None:
         return comparison
@@ -99,13 +114,14 @@ def stderr_agrees(estimate: Estimate, level: float = STDERR_LEVEL) -> Comparison
     low, high = stats.chi2.ppf(level / 2, dof), stats.chi2.isf(level / 2, dof)
     statistic = max(low / q if q > 0 else math.inf, q / high)
     return Comparison(
-        method=f"reported s.e. agrees with the batch-means s.e. (chi-square, {dof} dof, alpha = {level:g})",
+        method=rf"reported s.e. agrees with the batch-means s.e. ($\chi^2_{{{dof}}}$, $\alpha = {tex_number(level)}$)",
         statistic=float(statistic),
         threshold=1.0,
         exact=float(estimate.stderr),
         estimate=float(estimate.replicate_stderr),
         agree=bool(statistic <= 1.0),
         detail=f"{estimate.replicates} batch means, ratio {estimate.replicate_stderr / estimate.stderr:.3g}",
+        level=rf"$\alpha = {tex_number(level)}$",
     )
 
 
@@ -132,7 +148,7 @@ def relative_error(exact: Any, estimate: Estimate, rtol: float) -> Comparison:
     v = exact_float(exact)
     err = abs(estimate.value - v) / abs(v) if v != 0 else abs(estimate.value)
     return Comparison(
-        method=f"relative error <= {rtol:.1e}",
+        method=rf"relative error $|\hat v - v|/|v| \le {tex_number(rtol, '.1e')}$",
         statistic=err,
         threshold=rtol,
         exact=v,
@@ -146,7 +162,7 @@ def absolute_error(exact: Any, estimate: Estimate, atol: float) -> Comparison:
     v = exact_float(exact)
     err = abs(estimate.value - v)
     return Comparison(
-        method=f"absolute error <= {atol:.1e}",
+        method=rf"absolute error $|\hat v - v| \le {tex_number(atol, '.1e')}$",
         statistic=err,
         threshold=atol,
         exact=v,
@@ -179,13 +195,15 @@ def at_most(
     detail: str = "",
     zscores: tuple[float, ...] = (),
     pvalues: tuple[float, ...] = (),
+    level: str = "",
 ) -> Comparison:
     """Agree when ``statistic <= threshold``; ``method`` says what the statistic is.
 
     ``estimate`` defaults to the statistic itself (a residual, a count found);
     ``exact`` is the claimed value the statistic is measured against.
     ``zscores``/``pvalues`` carry the signed z-scores or p-values behind the
-    statistic, for calibration over seeds (``tests/test_calibration.py``, ``twofold sweep``).
+    statistic, for calibration over seeds (``tests/test_calibration.py``, ``twofold sweep``);
+    ``level`` the test level as LaTeX text when the statistic comes from a test (``$\alpha = 10^{-7}$``).
     """
     return Comparison(
         method=method,
@@ -197,6 +215,7 @@ def at_most(
         detail=detail,
         zscores=tuple(float(z) for z in zscores),
         pvalues=tuple(float(q) for q in pvalues),
+        level=level,
     )
 
 
@@ -205,13 +224,14 @@ def all_of(*comparisons: Comparison) -> Comparison:
 
     The headline statistic, threshold and values are those of the first
     comparison that disagrees (or of the first one when all agree), so a
-    failed verdict shows the numbers that failed; ``detail`` lists the others.
+    failed verdict shows the numbers that failed; ``detail`` (plain text, as
+    every detail) lists the others.
     """
     if not comparisons:
         raise ValueError("all_of needs at least one comparison")
     lead = next((c for c in comparisons if not c.agree), comparisons[0])
     others = [
-        f"{c.method}: statistic {c.statistic:.3g} vs {c.threshold:.3g} (exact {c.exact:.12g}, estimate {c.estimate:.12g})"
+        f"{to_unicode(c.method)}: statistic {c.statistic:.3g} vs {c.threshold:.3g} (exact {c.exact:.12g}, estimate {c.estimate:.12g})"
         + (f", {c.detail}" if c.detail else "")
         for c in comparisons
         if c is not lead
@@ -226,4 +246,5 @@ def all_of(*comparisons: Comparison) -> Comparison:
         detail="; ".join(part for part in (lead.detail, *others) if part),
         zscores=tuple(z for c in comparisons for z in c.zscores),
         pvalues=tuple(p for c in comparisons for p in c.pvalues),
+        level=", ".join(dict.fromkeys(c.level for c in comparisons if c.level)),
     )

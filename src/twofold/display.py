@@ -3,23 +3,26 @@
 Jupyter calls ``_repr_latex_`` / ``_repr_html_`` on the last value of a cell;
 :class:`~twofold.model.Claim`, :class:`~twofold.model.Derivation` and
 :class:`~twofold.model.Verdict` delegate them to this module, and
-:class:`VerdictTable` (what :func:`verify_all` returns) shows many verdicts as
-one table.
+:class:`twofold.api.VerdictTable` (what :func:`twofold.verify_all` returns) shows
+many verdicts as one table through :func:`verdicts_html`.  This module renders
+what it is given; it never runs a claim nor reaches the registry.
 
 The LaTeX is a single display-math block, ``$$\\begin{gathered} ...
 \\end{gathered}$$``, valid both for MathJax in the browser and for a real LaTeX
 run (``jupyter nbconvert --to pdf``).  Mathematics comes from ``sympy.latex``
 (numbers included: :math:`1.2 \\cdot 10^{-5}`, :math:`\\infty`) or is the
-claim's own LaTeX statement; every other string (titles, hypothesis messages,
-rules, methods, failure messages) is escaped with
-:func:`twofold.sheet.tex_escape` and set in ``\\text{...}``.  The HTML is a
-jinja2 template with autoescaping on, so every string is HTML-escaped.
+claim's own LaTeX statement; the claims' LaTeX text (titles, step descriptions
+and rules, methods, ``proved_for``) is set in ``\\text{...}`` as written
+(:func:`twofold.texescape.tex_text`), and every other string (hypothesis
+messages, failure messages, details) is escaped with
+:func:`twofold.texescape.tex_escape`.  The HTML is a
+jinja2 template with autoescaping on, so every string is HTML-escaped; methods
+appear there as readable Unicode (:func:`twofold.plaintext.to_unicode`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 import jinja2
@@ -27,9 +30,8 @@ import sympy
 
 from twofold.contract import Estimate
 from twofold.model import Claim, Derivation, Verdict
-from twofold.registry import select
-from twofold.runner import verify_claims
-from twofold.sheet import tex_escape
+from twofold.plaintext import to_unicode
+from twofold.texescape import tex_escape, tex_text
 
 _HTML = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
     """\
@@ -64,6 +66,10 @@ def _text(value: object) -> str:
     return rf"\text{{{tex_escape(value)}}}"
 
 
+def _latex_text(value: str) -> str:
+    return rf"\text{{{tex_text(value)}}}"
+
+
 def _number(value: float, digits: int = 6) -> str:
     return sympy.latex(sympy.Float(value, digits))
 
@@ -74,17 +80,19 @@ def _display(rows: Iterable[str]) -> str:
 
 def claim_latex(claim: Claim) -> str:
     """Title and id, the statement, each hypothesis with its message, and the source."""
-    rows = [rf"\text{{\textbf{{{tex_escape(claim.title)}}} \texttt{{({tex_escape(claim.id)})}}}}", claim.statement]
-    rows += [_text(f"hypothesis {h.name}: {h.message}") for h in claim.hypotheses]
+    rows = [rf"\text{{\textbf{{{tex_text(claim.title)}}} \texttt{{({tex_escape(claim.id)})}}}}", claim.statement]
+    rows += [rf"\text{{hypothesis {tex_text(h.latex) if h.latex else tex_escape(h.name)}: {tex_escape(h.message)}}}" for h in claim.hypotheses]
     rows.append(_text(f"source: {claim.source}"))
     return _display(rows)
 
 
 def derivation_latex(derivation: Derivation) -> str:
-    """Each step (number, description, rule) over its checked relation; then the conclusion."""
-    rows: list[str] = []
+    """The scope (proved for all ... or checked at the parameter point), each step (number, description, rule,
+    kind, checker) over its checked relation; then the conclusion."""
+    rows: list[str] = [_latex_text(derivation.scope())]
     for number, step in enumerate(derivation.steps, start=1):
-        rows.append(_text(f"{number}. {step.description} ({step.rule})"))
+        who = "sympy" if step.checked_by == "sympy" else "certified by the caller"
+        rows.append(rf"\text{{{number}. {tex_text(step.description)} ({tex_text(step.rule)}) [{step.kind}, {who}]}}")
         rows.append(step.latex())
     if derivation.result is None:
         rows.append(rf"\text{{\textbf{{{tex_escape(derivation.conclusion)}}}}}")
@@ -100,7 +108,9 @@ def verdict_latex(verdict: Verdict) -> str:
     c, e = verdict.comparison, verdict.estimate
     if c is not None:
         relation = r"\le" if c.agree else ">"
-        rows.append(rf"{_text(c.method)}:\; {_number(c.statistic, 3)} {relation} {_number(c.threshold, 3)}")
+        rows.append(rf"{_latex_text(c.method)}:\; {_number(c.statistic, 3)} {relation} {_number(c.threshold, 3)}")
+        if c.level:
+            rows.append(rf"\text{{test level {tex_text(c.level)}}}")
         rows.append(rf"\text{{exact }} {_number(c.exact, 12)}")
     if verdict.failure is not None:
         rows.append(_text(verdict.failure))
@@ -141,7 +151,7 @@ def verdicts_html(verdicts: Iterable[Verdict]) -> str:
 
 def _row(verdict: Verdict) -> dict[str, Any]:
     c, e = verdict.comparison, verdict.estimate
-    how = c.method if c is not None else verdict.failure or ""
+    how = to_unicode(c.method) if c is not None else verdict.failure or ""
     if verdict.dropped:
         how += f" (hypotheses dropped: {', '.join(verdict.dropped)})"
     return {
@@ -156,45 +166,3 @@ def _row(verdict: Verdict) -> dict[str, Any]:
         "seconds": f"{verdict.seconds:.2f}",
         "how": how,
     }
-
-
-@dataclass(frozen=True, repr=False)
-class VerdictTable:
-    """Verdicts shown together: an HTML table in Jupyter, one summary line per verdict as text.
-
-    >>> table = VerdictTable(verdicts)        # any iterable of Verdict
-    >>> table.passed, len(table), table[0].claim_id
-    """
-
-    verdicts: tuple[Verdict, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "verdicts", tuple(self.verdicts))
-
-    @property
-    def passed(self) -> bool:
-        """True when every verdict passed."""
-        return all(v.passed for v in self.verdicts)
-
-    def __len__(self) -> int:
-        return len(self.verdicts)
-
-    def __iter__(self) -> Iterator[Verdict]:
-        return iter(self.verdicts)
-
-    def __getitem__(self, index: int) -> Verdict:
-        return self.verdicts[index]
-
-    def __repr__(self) -> str:
-        return "\n".join(f"{v.claim_id}: {v.summary()}" for v in self.verdicts)
-
-    def _repr_html_(self) -> str:
-        return verdicts_html(self.verdicts)
-
-
-def verify_all(*targets: str, seed: int = 0, profile: str = "quick", jobs: int = 1) -> VerdictTable:
-    """Verify claims named by ids or family names (none: every claim), as ``twofold verify`` does, into a table.
-
-    ``jobs`` worker processes as in :func:`twofold.runner.verify_claims` (``0``: one per CPU).
-    """
-    return VerdictTable(verify_claims(select(list(targets)), seed=seed, profile=profile, jobs=jobs))

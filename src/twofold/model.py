@@ -234,6 +234,9 @@ class Comparison:
 
     ``agree`` is true when ``statistic <= threshold`` (the method says what the
     statistic is: a \\|z\\|-score, a distance outside an interval, a relative error).
+    ``method`` is LaTeX text (math in ``$...$``), ``detail`` plain text; ``level`` is the
+    test level as LaTeX text when the decision is a statistical test (``$5\\sigma$``,
+    ``$\\alpha = 10^{-6}$``), empty otherwise.
     """
 
     method: str
@@ -245,6 +248,7 @@ class Comparison:
     detail: str = ""
     zscores: tuple[float, ...] = ()
     pvalues: tuple[float, ...] = ()
+    level: str = ""
 
 
 @dataclass(frozen=True)
@@ -299,6 +303,7 @@ class Verdict:
                 "detail": c.detail,
                 "zscores": [jsonable(z) for z in c.zscores],
                 "pvalues": [jsonable(p) for p in c.pvalues],
+                "level": c.level,
             },
             "estimate": jsonable(self.estimate.to_dict()) if self.estimate else None,
             "derivation": None if d is None else {
@@ -306,6 +311,7 @@ class Verdict:
                 "conclusion": d.conclusion,
                 "proved_for": d.proved_for,
                 "kinds": d.kinds(),
+                "step_kinds": [{"kind": step.kind, "checked_by": step.checked_by} for step in d.steps],
             },
         }
 

@@ -111,7 +111,9 @@ def pytest_runtest_call(item: pytest.Item) -> None:
     verdict = _verdict(item)
     if verdict.passed != (expect == "pass"):
         unexpected = "" if expect == "pass" else " (expected FAIL)"
-        pytest.fail(f"twofold {verdict.claim_id}: {verdict.summary()}{unexpected}", pytrace=False)
+        from twofold.report import verdict_summary  # the method as readable Unicode, as the CLI shows it
+
+        pytest.fail(f"twofold {verdict.claim_id}: {verdict_summary(verdict)}{unexpected}", pytrace=False)
 
 
 @pytest.fixture

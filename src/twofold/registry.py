@@ -3,7 +3,9 @@
 Families are the modules of :mod:`twofold.claims` (each exposes ``FAMILY``, a
 :class:`~twofold.model.Family`) plus any object registered under the
 entry-point group ``twofold.claims`` by a third-party distribution.  Adding a
-family is adding a module there; nothing else changes.
+family is adding a module there; nothing else changes.  A third-party family that
+fails to import, is not a :class:`~twofold.model.Family` or reuses a name is skipped
+with one :class:`PluginWarning`.
 
 Families load lazily: ``get_claim("taylor.even_positive")`` imports only the
 taylor modules, so a command about one claim starts quickly.
@@ -14,8 +16,9 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
+import warnings
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from twofold import claims as _claims_package
 from twofold.contract import UnknownClaimError
@@ -34,27 +37,47 @@ def _builtin(name: str) -> Family:
     return importlib.import_module(f"{_claims_package.__name__}.{name}").FAMILY
 
 
+class PluginWarning(UserWarning):
+    """A third-party family was skipped: its entry point failed to load, is not a Family, or reuses a name."""
+
+
 @cache
 def _plugins() -> tuple[Family, ...]:
+    """The entry-point families that load, are :class:`Family` records and have a new name, by entry-point name.
+
+    Each one that does not is skipped with one :class:`PluginWarning` naming the entry point and the
+    reason, so a broken third-party distribution never stops the built-in families from working."""
+    taken = set(_builtin_names())
     found = []
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
-        family = point.load()
-        if not isinstance(family, Family):
-            raise TypeError(f"entry point {point.name!r} of group {ENTRY_POINT_GROUP} is not a twofold Family")
+        reason, family = _load(point)
+        if family is not None and family.name in taken:
+            reason = f"its family name '{family.name}' is already registered"
+        if reason is not None:
+            where = f"{point.name} = {point.value}"
+            warnings.warn(f"skipped plugin family '{where}' (group {ENTRY_POINT_GROUP}): {reason}", PluginWarning, stacklevel=2)
+            continue
+        taken.add(family.name)
         found.append(family)
     return tuple(found)
+
+
+def _load(point: EntryPoint) -> tuple[str | None, Family | None]:
+    """``(None, family)``, or ``(reason, None)`` when the entry point does not give a Family."""
+    try:
+        loaded = point.load()
+    except Exception as exc:  # noqa: BLE001 - any failure of third-party code is that plugin's
+        return f"it fails to import: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}", None
+    if not isinstance(loaded, Family):
+        return f"it is a {type(loaded).__name__}, not a twofold Family", None
+    return None, loaded
 
 
 @cache
 def families() -> tuple[Family, ...]:
     """Every family, in the order of CLAIMS.md (built-in first, then entry points by name)."""
     found = sorted((_builtin(name) for name in _builtin_names()), key=lambda family: family.number)
-    found.extend(_plugins())
-    names = [family.name for family in found]
-    duplicated = {name for name in names if names.count(name) > 1}
-    if duplicated:
-        raise ValueError(f"families registered twice: {sorted(duplicated)}")
-    return tuple(found)
+    return (*found, *_plugins())
 
 
 def family(name: str) -> Family | None:

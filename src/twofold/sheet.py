@@ -6,8 +6,13 @@ verdicts, then one section per family (its figures from
 :mod:`twofold.figures`, then a subsection per claim: statement, hypotheses,
 checked derivation steps, numeric evidence, verdict), hyperlinked both ways.
 
-Every string that is not LaTeX written by twofold itself passes through
-:func:`tex_escape`; math comes from ``sympy.latex``.  Compilation runs
+The claims' own strings (titles, step descriptions and rules, methods,
+hypothesis and parameter ``latex``, ``proved_for``) are LaTeX text with math in
+``$...$`` and go in as written (:func:`twofold.texescape.tex_text`, which still
+escapes a string that would break the build); everything else (sources, checks,
+details, failure messages, parameter values, which may come from a user) passes
+through :func:`tex_escape`; math comes from ``sympy.latex``.  The sheet renders
+what it is given: claims, verdicts and their families' records.  Compilation runs
 ``latexmk -pdf`` in a private temporary directory with ``-no-shell-escape``
 and kpathsea's paranoid file access (``openin_any=p``, ``openout_any=p``), so
 even a sheet carrying ``\\input{/etc/passwd}`` or ``\\write18`` could neither
@@ -29,82 +34,79 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from twofold import registry
 from twofold.contract import InputError, TexError
-from twofold.model import Claim, Family, Step, Verdict
+from twofold.plaintext import to_unicode
+from twofold.texescape import is_latex_text, pdf_string, tex_breakable, tex_escape, tex_identifier, tex_text
+from twofold.model import Claim, Comparison, Derivation, Family, Step, Verdict
 
 if TYPE_CHECKING:  # figures import matplotlib: only a sheet that draws them pays for it
     from twofold.figures import Figure
 
 COMPILE_SECONDS = 180
 
-_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "$": r"\$",
-    "&": r"\&",
-    "#": r"\#",
-    "_": r"\_",
-    "%": r"\%",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-    "|": r"\textbar{}",
-}
-_UNICODE = {
-    "±": r"\ensuremath{\pm}", "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}", "≠": r"\ensuremath{\ne}",
-    "−": "-", "–": "--", "—": "---", "×": r"\ensuremath{\times}", "·": r"\ensuremath{\cdot}",
-    "→": r"\ensuremath{\to}", "⇒": r"\ensuremath{\Rightarrow}", "∞": r"\ensuremath{\infty}",
-    "∈": r"\ensuremath{\in}", "∉": r"\ensuremath{\notin}", "√": r"\ensuremath{\surd}", "∘": r"\ensuremath{\circ}",
-    "Σ": r"\ensuremath{\Sigma}", "Λ": r"\ensuremath{\Lambda}", "Ω": r"\ensuremath{\Omega}",
-    "α": r"\ensuremath{\alpha}", "β": r"\ensuremath{\beta}", "γ": r"\ensuremath{\gamma}",
-    "δ": r"\ensuremath{\delta}", "ε": r"\ensuremath{\varepsilon}", "η": r"\ensuremath{\eta}",
-    "θ": r"\ensuremath{\theta}", "λ": r"\ensuremath{\lambda}", "μ": r"\ensuremath{\mu}",
-    "ρ": r"\ensuremath{\rho}", "σ": r"\ensuremath{\sigma}", "φ": r"\ensuremath{\varphi}",
-    "ω": r"\ensuremath{\omega}", "½": r"\ensuremath{\tfrac12}", "²": r"\ensuremath{^2}",
-    "π": r"\ensuremath{\pi}", "Π": r"\ensuremath{\Pi}", "Γ": r"\ensuremath{\Gamma}", "Δ": r"\ensuremath{\Delta}",
-    "χ": r"\ensuremath{\chi}", "κ": r"\ensuremath{\kappa}", "τ": r"\ensuremath{\tau}", "ξ": r"\ensuremath{\xi}",
-    "³": r"\ensuremath{^3}", "¹": r"\ensuremath{^1}", "⁰": r"\ensuremath{^0}", "ⁿ": r"\ensuremath{^n}", "⁻": r"\ensuremath{^-}",
-    "‖": r"\ensuremath{\|}", "∑": r"\ensuremath{\sum}", "∫": r"\ensuremath{\int}", "≈": r"\ensuremath{\approx}",
-}
-
-
-def tex_escape(value: object) -> str:
-    """Text safe to typeset: LaTeX specials escaped, known Unicode mapped, other non-ASCII as U+XXXX."""
-    out = []
-    for char in str(value):
-        if char in _SPECIALS:
-            out.append(_SPECIALS[char])
-        elif char in _UNICODE:
-            out.append(_UNICODE[char])
-        elif char == "\n" or char == "\t":
-            out.append(" ")
-        elif not char.isprintable():
-            out.append("?")
-        elif ord(char) > 126:
-            out.append(rf"\texttt{{[U+{ord(char):04X}]}}")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-
 def _step_latex(step: Step) -> str:
     return step.latex()
 
 
-def tex_breakable(value: object) -> str:
-    """:func:`tex_escape`, then a line-break opportunity after every ``* / ( ) , =``: formulas
-    printed as text (``sqrt(2)*exp(-(x - y)**2/2)``) wrap in a narrow table cell."""
-    return re.sub(r"([*/(),=])", r"\1\\allowbreak{}", tex_escape(value))
+def heading(value: str) -> str:
+    """A section title: the claim's LaTeX text typeset (:func:`tex_text`), readable Unicode in the PDF bookmarks."""
+    shown = to_unicode(value) if is_latex_text(value) else value
+    return rf"\texorpdfstring{{{tex_text(value)}}}{{{pdf_string(shown)}}}"
 
 
-def _claim_id(claim_id: str) -> str:
-    """A claim id in typewriter type that may break after its dots and underscores (for narrow table cells)."""
-    escaped = tex_escape(claim_id).replace(".", r".\allowbreak{}").replace(r"\_", r"\_\allowbreak{}")
-    return rf"\texttt{{{escaped}}}"
+def step_kind(step: Step) -> str:
+    """The step's kind and checker in words: ``general, checked by sympy``, ``instance, certified by the caller``."""
+    who = "checked by sympy" if step.checked_by == "sympy" else "certified by the caller"
+    return f"{step.kind}, {who}"
+
+
+def kinds_sentence(derivation: Derivation) -> str:
+    """How many steps of each kind, and how many the caller certified: ``2 general, 5 at the parameter point, 1 certificate``."""
+    words = {"general": "general", "instance": "at the parameter point", "certificate": "certificate"}
+    counts = [f"{count} {words[kind]}" for kind, count in derivation.kinds().items() if count]
+    certified = sum(step.checked_by == "caller" for step in derivation.steps)
+    return ", ".join(counts) + (f"; {certified} certified by the caller, the others checked by sympy" if certified else "; all checked by sympy")
+
+
+def value_latex(value: object) -> str:
+    """A parameter value (possibly given on the command line) as text: numbers in math, words escaped."""
+    if isinstance(value, bool) or isinstance(value, str):
+        return rf"\texttt{{{tex_escape(str(value).lower() if isinstance(value, bool) else value)}}}"
+    if isinstance(value, float):
+        return f"${value:.6g}$".replace("e-0", "e-").replace("e+", "e")
+    return f"${tex_escape(value)}$"
+
+
+def parameter_latex(claim: Claim, name: str) -> str:
+    """A parameter's name as typeset: its ``latex`` when it declares one, else the name in typewriter."""
+    declared = next((p.latex for p in claim.parameters if p.name == name), "")
+    return tex_text(declared) if declared else rf"\texttt{{{tex_escape(name)}}}"
+
+
+def evidence(comparison: Comparison) -> str:
+    """The numbers a verdict rests on, as LaTeX: ``$0.372 \\le 5$`` for a statistic under a threshold; for an
+    exact match (threshold 0: a count, an interval, no counterexample) the exact and numeric values instead of ``0 vs 0``."""
+    c = comparison
+    if c.threshold == 0:
+        return f"exact {_number(c.exact)}, numeric {_number(c.estimate)}"
+    relation = r"\le" if c.statistic <= c.threshold else ">"
+    return f"{_number(c.statistic, 3)} ${relation}$ {_number(c.threshold, 3)}"
+
+
+def _number(value: float, digits: int = 6) -> str:
+    return tex_escape(f"{value:.{digits}g}")
+
+
+def resolution_lines(claim: Claim) -> tuple[str, ...]:
+    """Each :class:`~twofold.model.Probe` of the claim in words (LaTeX): the error the cross-check must reject and why."""
+    units = {"relative": "relative", "absolute": "absolute", "sigma": r"standard errors ($\sigma$)", "count": "in a count"}
+    lines = []
+    for probe in claim.resolution:
+        where = "the value" if probe.key is None else rf"\texttt{{{tex_escape(probe.key)}}}"
+        if probe.index is not None:
+            where += f" (entry {probe.index})"
+        lines.append(f"{_number(probe.size, 3)} {units[probe.unit]} on {where}: {tex_escape(probe.reason)}")
+    return tuple(lines)
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,21 @@ class SheetItem:
 
     @property
     def params(self) -> str:
-        return ", ".join(f"{k} = {v}" for k, v in self.verdict.params) or "none"
+        """The parameter point as LaTeX (``$n$ = $8$, ...``; names by their ``latex``, values escaped)."""
+        shown = [f"{parameter_latex(self.claim, k)} $=$ {value_latex(v)}" for k, v in self.verdict.params]
+        return ", ".join(shown) or "none"
+
+    @property
+    def resolution(self) -> tuple[str, ...]:
+        return resolution_lines(self.claim)
+
+    @property
+    def scope(self) -> str:
+        """``Proved for all ...`` (LaTeX text) when a general argument carries the claim, else ``Checked at`` its parameters."""
+        derivation = self.verdict.derivation
+        if derivation is not None and derivation.proved_for:
+            return f"Proved for {tex_text(derivation.proved_for)}."
+        return f"Checked at {self.params}." if self.verdict.params else "Checked as stated (no parameters)."
 
 
 @dataclass(frozen=True)
@@ -147,8 +163,13 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["tex"] = tex_escape
+    env.filters["text"] = tex_text
+    env.filters["heading"] = heading
+    env.filters["stepkind"] = step_kind
+    env.filters["kinds"] = kinds_sentence
+    env.filters["evidence"] = evidence
     env.filters["steplatex"] = _step_latex
-    env.filters["claimid"] = _claim_id
+    env.filters["claimid"] = tex_identifier
     env.filters["texbreak"] = tex_breakable
     return env
 
@@ -158,17 +179,22 @@ def families_of(pairs: Sequence[tuple[Claim, Verdict]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(claim.family for claim, _ in pairs))
 
 
-def _declaring(pairs: Sequence[tuple[Claim, Verdict]]) -> tuple[Family, ...]:
-    """The registered families of these claims, whose declared figures the sheet draws."""
-    return tuple(found for name in families_of(pairs) if (found := registry.family(name)) is not None)
+def _declaring(pairs: Sequence[tuple[Claim, Verdict]], families: Sequence[Family]) -> tuple[Family, ...]:
+    """The given families that own one of these claims, in the claims' order: whose figures the sheet draws."""
+    by_name = {family.name: family for family in families}
+    return tuple(by_name[name] for name in families_of(pairs) if name in by_name)
 
 
-def sections(pairs: Sequence[tuple[Claim, Verdict]], figures: Sequence[Figure] = ()) -> tuple[SheetSection, ...]:
-    """The claims grouped by family (titles from the registry's :class:`~twofold.model.Family` records)."""
+def sections(
+    pairs: Sequence[tuple[Claim, Verdict]], families: Sequence[Family] = (), figures: Sequence[Figure] = ()
+) -> tuple[SheetSection, ...]:
+    """The claims grouped by family; titles, sources and numbers from the given :class:`~twofold.model.Family`
+    records (a claim whose family is not among them gets a section named after its family)."""
+    by_name = {family.name: family for family in families}
     items = [SheetItem(claim, verdict, f"claim{number}") for number, (claim, verdict) in enumerate(pairs, start=1)]
     grouped = []
     for name in families_of(pairs):
-        family = registry.family(name)
+        family = by_name.get(name)
         grouped.append(
             SheetSection(
                 name=name,
@@ -184,6 +210,7 @@ def sections(pairs: Sequence[tuple[Claim, Verdict]], figures: Sequence[Figure] =
 
 def render_tex(
     pairs: Sequence[tuple[Claim, Verdict]],
+    families: Sequence[Family] = (),
     figures: Sequence[Figure] = (),
     profile: str | None = None,
     seed: int | None = None,
@@ -191,13 +218,14 @@ def render_tex(
 ) -> str:
     """The LaTeX source of a proof sheet (or book) for these claims and their verdicts.
 
+    ``families`` are the records of the claims' families (section titles, sources);
     ``figures`` are included (when their file exists beside the source) in their family's section;
     ``profile`` and ``seed``, when given, are stated on the title page.
     """
     template = _environment().get_template("sheet.tex.j2")
     verdicts = [verdict for _, verdict in pairs]
     return template.render(
-        sections=sections(pairs, figures),
+        sections=sections(pairs, families, figures),
         claims=len(pairs),
         passed=sum(verdict.passed for verdict in verdicts),
         profile=profile,
@@ -276,21 +304,34 @@ class SheetResult:
 
 
 def validate_output(output: Path) -> str:
-    """The output's suffix (``.pdf`` or ``.tex``); a bad name or a missing directory is an :class:`InputError`."""
+    """The output's suffix (``.pdf`` or ``.tex``), checked before any work: a bad name, a missing or
+    unwritable directory, or an unwritable file (the output or the ``.tex`` beside it) is an :class:`InputError`."""
     suffix = output.suffix.lower()
     if suffix not in (".pdf", ".tex"):
         raise InputError(f"sheet output must end in .pdf or .tex, got '{output.name}'")
     if not output.parent.is_dir():
         raise InputError(f"sheet output directory '{output.parent}' does not exist")
+    for path in dict.fromkeys((output, output.with_suffix(".tex"))):
+        if path.is_dir():
+            raise InputError(f"sheet output '{path}' is a directory")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise InputError(f"sheet output '{path}' is not writable")
+    if not os.access(output.parent, os.W_OK | os.X_OK):
+        raise InputError(f"sheet output directory '{output.parent}' is not writable")
     return suffix
 
 
 def write_sheet(
-    pairs: Sequence[tuple[Claim, Verdict]], output: Path, seed: int = 0, profile: str | None = None
+    pairs: Sequence[tuple[Claim, Verdict]],
+    output: Path,
+    families: Sequence[Family] = (),
+    seed: int = 0,
+    profile: str | None = None,
 ) -> SheetResult:
     """Write ``output``: a .tex (its figures, drawn with ``seed``, beside it), or a .pdf compiled in a private
     directory holding the source and the figures, with a copy of the source beside the PDF.
 
+    ``families`` are the records of the claims' families: section titles, and the figures they declare.
     Without TeX a .pdf request still writes the .tex (without figures) and raises :class:`TexError`
     saying that no PDF was made.
     """
@@ -298,17 +339,18 @@ def write_sheet(
 
     suffix = validate_output(output)
     tex_path = output.with_suffix(".tex")
+    declaring = _declaring(pairs, families)
     if suffix == ".tex":
-        figures = draw_figures(_declaring(pairs), output.parent, seed)
-        tex_path.write_text(render_tex(pairs, figures, profile, seed), encoding="utf-8")
+        figures = draw_figures(declaring, output.parent, seed)
+        tex_path.write_text(render_tex(pairs, families, figures, profile, seed), encoding="utf-8")
         drawn = ", ".join(figure.file for figure in figures)
         return SheetResult(tex_path, None, f"wrote {tex_path}" + (f" (figures {drawn} beside it)" if drawn else ""), None, figures)
     if tex_engine() is None:
-        tex_path.write_text(render_tex(pairs, (), profile, seed), encoding="utf-8")
+        tex_path.write_text(render_tex(pairs, families, (), profile, seed), encoding="utf-8")
         raise TexError(f"no PDF made: no TeX engine (latexmk/pdflatex) found; the LaTeX source is in {tex_path}")
     with tempfile.TemporaryDirectory(prefix="twofold-sheet-") as workdir:
-        figures = draw_figures(_declaring(pairs), Path(workdir), seed)
-        source = render_tex(pairs, figures, profile, seed)
+        figures = draw_figures(declaring, Path(workdir), seed)
+        source = render_tex(pairs, families, figures, profile, seed)
         tex_path.write_text(source, encoding="utf-8")
         log = compile_in(Path(workdir), source, output)
     return SheetResult(tex_path, output, f"wrote {output} (source {tex_path})", log, figures)
