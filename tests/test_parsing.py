@@ -308,7 +308,7 @@ def test_names_and_constants() -> None:
     assert parse("pi").doit() == sympy.pi
     shadow = sympy.Symbol("e")
     assert parse_expression("e + 1", {"e": shadow}) == sympy.Add(shadow, 1, evaluate=False)
-    assert "x^*" not in SYMBOLS and set(SYMBOLS) == {"x", "k"}
+    assert set(SYMBOLS) == {"x", "k", "x__star"} and parse("x^* + x^{*}") == sympy.Add(*[sympy.Symbol("x^*", real=True)] * 2, evaluate=False)
 
 
 @pytest.mark.parametrize(
