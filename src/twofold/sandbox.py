@@ -87,6 +87,9 @@ def _child(connection: Connection, work: Callable[..., Iterator[Any]], args: tup
     """Body of the child: send ``("item", x)`` per item, then ``("done", None)`` or ``("failed", why)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_memory(memory)
+    # exact arithmetic may meet integers of more than 4300 digits; time and memory are limited here instead
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
     try:
         for item in work(*args):
             connection.send(("item", item))

@@ -35,6 +35,7 @@ the link ``previous RHS = LHS`` is checked too.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from sympy.core.evalf import PrecisionExhausted
 from twofold.derivation import is_zero
 from twofold.contract import InputError, ParseError, ResourceLimitError
 from twofold.parsing import RELATIONS, IndexedFunction, ParsedStep, parse_relation
+from twofold.refute import refute
 from twofold.sandbox import run_limited
 
 VALID, INVALID, UNDECIDED = "valid", "invalid", "undecided"
@@ -177,8 +179,13 @@ def check_step(lhs: sympy.Expr, relation: str, rhs: sympy.Expr, *, timeout: floa
     last = run.items[-1] if run.items else _Finding(UNDECIDED, "")
     if last.outcome != UNDECIDED:
         return StepVerdict(relation=relation, seconds=seconds, **last._asdict())
-    cause = "sympy could not decide" if run.finished else f"{run.failure} before sympy decided"
-    reason = f"{cause}; {last.reason}" if last.reason else cause
+    if run.finished:
+        cause = "" if last.reason.startswith("sympy could not") else "sympy could not decide"
+    elif run.timed_out or run.failure.startswith("memory"):
+        cause = f"{run.failure} before sympy decided"
+    else:  # an exception inside sympy: its message is about sympy's internals, not the learner's step
+        cause = "sympy gave up on this step"
+    reason = "; ".join(part for part in (cause, last.reason) if part)
     fields = {**last._asdict(), "reason": reason}
     return StepVerdict(relation=relation, seconds=seconds, timed_out=run.timed_out, **fields)
 
@@ -308,21 +315,64 @@ def _decide(lhs: sympy.Expr, relation: str, rhs: sympy.Expr) -> Iterator[_Findin
     free = left.free_symbols | right.free_symbols
     symbols = sorted((s for s in free if isinstance(s, sympy.Symbol)), key=sympy.default_sort_key)
     if relation != "=":
-        proof = _sign_proof(difference, relation) or _sturm_proof(difference, relation, symbols)
+        proof = _sign_proof(difference, relation)
         if proof:
             yield _Finding(VALID, proof)
             return
+    exact = _exact_decision(left, right, relation, symbols) if len(symbols) == 1 else None
+    if exact is not None:
+        yield exact
+        return
     search = _search(left, right, relation, symbols)
     if search.counterexample is not None:
         yield search.counterexample
         return
+    sliced = _sliced_refutation(left, right, relation, symbols) if len(symbols) > 1 else None
+    if sliced is not None:
+        yield sliced
+        return
     yield _Finding(UNDECIDED, _spot_checked(search), spot_checks=search.checks)
+    residual = sympy.simplify(difference)
     if relation == "=":
         proof = _equality_proof(difference)
     else:
-        proof = _sign_proof(sympy.simplify(difference), relation)
+        proof = _sign_proof(residual, relation)
     if proof:
         yield _Finding(VALID, proof, spot_checks=search.checks)
+        return
+    yield _Finding(UNDECIDED, f"sympy could not reduce lhs - rhs = {_show(residual)}; {_spot_checked(search)}",
+                   spot_checks=search.checks)
+
+
+def _exact_decision(left: sympy.Expr, right: sympy.Expr, relation: str, symbols: list[sympy.Symbol]) -> _Finding | None:
+    """Decide a rational (in)equality in one variable exactly on its whole domain by isolating the real roots."""
+    (x,) = symbols
+    found = refute(left - right, relation, x)
+    if found is True and relation == "=":
+        return _Finding(VALID, f"sympy proves it: lhs - rhs = 0 as a rational function of {x}")
+    if found is True:
+        return _Finding(VALID, f"certified: lhs - rhs is rational in {x}; its sign was checked exactly between"
+                               " consecutive real roots (root isolation) on the whole domain")
+    return None if found is None else _refuted(left, right, {x: found[0]}, "exact root isolation")
+
+
+def _sliced_refutation(left: sympy.Expr, right: sympy.Expr, relation: str, symbols: list[sympy.Symbol]) -> _Finding | None:
+    """In several variables: exact root isolation along lines through spot points, parallel to each axis."""
+    difference = left - right
+    for x in symbols:
+        others = [s for s in symbols if s != x]
+        for point in itertools.islice(_points(others), 4):
+            found = refute(difference.xreplace(point), relation, x)
+            if isinstance(found, tuple):
+                return _refuted(left, right, {**point, x: found[0]}, f"exact root isolation along {x}")
+    return None
+
+
+def _refuted(left: sympy.Expr, right: sympy.Expr, point: dict[sympy.Symbol, sympy.Expr], how: str) -> _Finding:
+    values = (left.xreplace(point).doit(), right.xreplace(point).doit())
+    shown = (_show(values[0]), _show(values[1]))
+    where = ", ".join(f"{s} = {_show(v)}" for s, v in point.items())
+    return _Finding(INVALID, f"fails at {where} ({how}): lhs = {shown[0]}, rhs = {shown[1]}", tuple(point.items()), shown)
 
 
 def _equality_proof(difference: sympy.Expr) -> str | None:
@@ -349,61 +399,6 @@ def _sign_proof(difference: sympy.Expr, relation: str) -> str | None:
     if getattr(difference, query) is True:
         return f"sympy proves it: lhs - rhs = {_show(difference)} is {word} under the symbols' assumptions"
     return None
-
-
-def _sturm_proof(difference: sympy.Expr, relation: str, symbols: list[sympy.Symbol]) -> str | None:
-    """Certify the sign of a polynomial in one real variable on its domain by counting real roots (Sturm).
-
-    ``p > 0`` on a connected domain when ``p`` has no root there and is positive
-    somewhere; ``p >= 0`` when its factors of odd multiplicity have no root inside.
-    """
-    if len(symbols) != 1 or not symbols[0].is_real:
-        return None
-    (x,) = symbols
-    sign = 1 if relation in (">", ">=") else -1
-    try:
-        poly = sympy.Poly(sign * difference, x, domain="QQ")
-    except sympy.polys.polyerrors.BasePolynomialError:
-        return None
-    domain = _domain(x)
-    if poly.is_zero:
-        return "sympy proves it: lhs - rhs = 0" if relation in ("<=", ">=") else None
-    if relation in ("<", ">"):
-        holds = _roots(poly, domain, closed=True) == 0 and _positive_somewhere(poly)
-    else:
-        odd = sympy.Poly(1, x, domain="QQ")
-        for factor, multiplicity in poly.sqf_list()[1]:
-            if multiplicity % 2:
-                odd *= factor
-        holds = _roots(odd, domain, closed=False) == 0 and _positive_somewhere(poly)
-    if not holds:
-        return None
-    where = {"real": f"all real {x}", "positive": f"{x} > 0", "nonnegative": f"{x} >= 0"}[domain]
-    return f"certified: lhs - rhs is a polynomial in {x} whose sign is fixed for {where} (Sturm root count)"
-
-
-def _domain(x: sympy.Symbol) -> str:
-    """The interval a real symbol ranges over, as far as the Sturm rule distinguishes: real, positive, nonnegative."""
-    if x.is_positive:
-        return "positive"
-    return "nonnegative" if x.is_nonnegative else "real"
-
-
-def _roots(poly: sympy.Poly, domain: str, *, closed: bool) -> int:
-    """Distinct real roots in the domain (with 0 counted for a nonnegative domain only when ``closed``)."""
-    if domain == "real":
-        return int(poly.count_roots())
-    at_zero = poly(0) == 0
-    return int(poly.count_roots(0, None)) - int(at_zero and not (closed and domain == "nonnegative"))
-
-
-def _positive_somewhere(poly: sympy.Poly) -> bool:
-    """The sign at the first of 1, 2, ..., deg + 1 that is not a root (every domain here contains them)."""
-    for point in range(1, poly.degree() + 2):
-        value = poly(point)
-        if value != 0:
-            return bool(value > 0)
-    return False
 
 
 def _search(left: sympy.Expr, right: sympy.Expr, relation: str, symbols: list[sympy.Symbol]) -> _Search:
