@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,26 +46,40 @@ class Run(Generic[T]):
     timed_out: bool = False
 
 
+DEMOTE_AFTER = 0.25
+"""Seconds after which a child still working runs at the lowest CPU priority, so that short checks
+started later are not slowed down by a long (possibly hostile) one."""
+
+
 def run_limited(
     work: Callable[..., Iterator[T]], *args: Any, timeout: float, memory: int = MAX_MEMORY_BYTES
 ) -> Run[T]:
     """Iterate ``work(*args)`` in a child process for at most ``timeout`` seconds of wall-clock time.
 
     ``work`` must be a module-level generator function and its items picklable;
-    with the spawn start method, ``args`` must be picklable too.
+    with the spawn start method, ``args`` must be picklable too.  A child still
+    running after :data:`DEMOTE_AFTER` seconds is moved to the lowest CPU priority.
     """
     context = multiprocessing.get_context(_START_METHOD)
     reader, writer = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(writer, work, args, memory), daemon=True)
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
+    demoted = False
     child.start()
     writer.close()
     items: list[T] = []
     try:
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not reader.poll(remaining):
+            now = time.monotonic()
+            remaining = deadline - now
+            if not demoted and now - start >= DEMOTE_AFTER:
+                demoted = _demote(child.pid)
+            wait = remaining if demoted else min(remaining, start + DEMOTE_AFTER - now)
+            if remaining <= 0:
                 return Run(tuple(items), False, f"time limit of {timeout:g} s reached", timed_out=True)
+            if not reader.poll(max(wait, 0)):
+                continue
             try:
                 kind, payload = reader.recv()
             except EOFError:
@@ -81,6 +96,30 @@ def run_limited(
         if child.is_alive():
             child.kill()
         child.join()
+
+
+def _demote(pid: int | None) -> bool:
+    """Lower the child's CPU priority to the minimum (best effort); True once done or impossible."""
+    if pid is None:
+        return True
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 19)
+    except (AttributeError, OSError):
+        pass
+    return True
+
+
+class Pool:
+    """At most ``size`` limited runs at once, shared by the threads of a server: the others wait their turn."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._slots = threading.BoundedSemaphore(size)
+
+    def run(self, work: Callable[..., Iterator[T]], *args: Any, timeout: float) -> Run[T]:
+        """:func:`run_limited` once a slot is free; the time limit starts when the child starts."""
+        with self._slots:
+            return run_limited(work, *args, timeout=timeout)
 
 
 def _child(connection: Connection, work: Callable[..., Iterator[Any]], args: tuple[Any, ...], memory: int) -> None:

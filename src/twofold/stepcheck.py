@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -48,7 +48,9 @@ from twofold.derivation import is_zero
 from twofold.contract import InputError, ParseError, ResourceLimitError
 from twofold.parsing import RELATIONS, IndexedFunction, ParsedStep, parse_relation
 from twofold.refute import refute
-from twofold.sandbox import run_limited
+from twofold.sandbox import Run, run_limited
+
+Runner = Callable[..., Run]
 
 VALID, INVALID, UNDECIDED = "valid", "invalid", "undecided"
 DEFAULT_TIMEOUT = 1.0
@@ -169,12 +171,18 @@ class ChainVerdict:
         return f"{self.outcome}: {len(self.lines)} steps; {shows}"
 
 
-def check_step(lhs: sympy.Expr, relation: str, rhs: sympy.Expr, *, timeout: float = DEFAULT_TIMEOUT) -> StepVerdict:
-    """Check ``lhs relation rhs`` (``relation`` in :data:`~twofold.parsing.RELATIONS`) within ``timeout`` seconds."""
+def check_step(
+    lhs: sympy.Expr, relation: str, rhs: sympy.Expr, *, timeout: float = DEFAULT_TIMEOUT, runner: Runner = run_limited
+) -> StepVerdict:
+    """Check ``lhs relation rhs`` (``relation`` in :data:`~twofold.parsing.RELATIONS`) within ``timeout`` seconds.
+
+    ``runner`` runs the work in the sandbox: :func:`~twofold.sandbox.run_limited` or a
+    :class:`~twofold.sandbox.Pool`'s ``run``.
+    """
     if relation not in RELATIONS:
         raise ParseError(f"unknown relation '{relation}' (use one of {' '.join(RELATIONS)})")
     start = time.perf_counter()
-    run = run_limited(_decide, lhs, relation, rhs, timeout=timeout)
+    run = runner(_decide, lhs, relation, rhs, timeout=timeout)
     seconds = time.perf_counter() - start
     last = run.items[-1] if run.items else _Finding(UNDECIDED, "")
     if last.outcome != UNDECIDED:
