@@ -309,6 +309,9 @@ def _direction(first: Statement, second: Statement) -> Direction:
     symbols = sorted(a.free_symbols | b.free_symbols, key=sympy.default_sort_key)
     if not symbols:
         return _constant_direction(first, second)
+    sampled = _sampled(first, second, symbols)
+    if sampled is not None:
+        return sampled
     if len(symbols) == 1:
         return _sliced(first, second, symbols[0], {}) or Direction(HOLDS)
     tried = 0
@@ -343,6 +346,20 @@ def _constant_direction(first: Statement, second: Statement) -> Direction:
     if not holds(first.relation, signs[0]) or holds(second.relation, signs[1]):
         return Direction(HOLDS)
     return Direction(FAILS)
+
+
+def _sampled(first: Statement, second: Statement, symbols: list[sympy.Symbol]) -> Direction | None:
+    """A spot point (exact rationals) where ``first`` holds and ``second`` fails, if one of them is such a point."""
+    sides = [(s.lhs.doit(), s.relation, s.rhs.doit()) for s in (first, second)]
+    for point in _points(symbols):
+        outcomes = []
+        for lhs, relation, rhs in sides:
+            difference = _value(lhs - rhs, point)
+            sign = None if difference is None else _sign(difference)
+            outcomes.append(None if sign is None else holds(relation, sign))
+        if outcomes == [True, False]:
+            return Direction(FAILS, tuple((s.name, _show(v)) for s, v in sorted(point.items(), key=lambda i: i[0].name)))
+    return None
 
 
 def _sliced(first: Statement, second: Statement, x: sympy.Symbol, point: dict[sympy.Symbol, sympy.Expr]) -> Direction | None:
