@@ -18,9 +18,10 @@ Every line gets
   of the claim's own derivation it reproduces.
 
 With a premise (``--from-statement``), the first line is related to it like
-any other line to its predecessor.  All sympy work runs in the sandbox, one
-child per line for the step check and one for the rest, each under the time
-limit; a :class:`~twofold.sandbox.Pool` bounds how many run at once.
+any other line to its predecessor.  All sympy work for a line (step check,
+relation, diagnosis, reference) runs in the sandbox as one task under the time
+limit: a child process per line from the command line, or a task of a
+:class:`~twofold.sandbox.Pool` of long-lived workers in ``twofold serve``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import sympy
 from twofold.diagnosis import KnownMistake, Statement, matching_mistake, matching_step
 from twofold.parsing import IndexedFunction
 from twofold.refute import element, holds, truth_set
-from twofold.sandbox import run_limited
+from twofold.sandbox import Run, run_limited
 from twofold.stepcheck import (
     DEFAULT_BUDGET,
     DEFAULT_TIMEOUT,
@@ -45,12 +46,13 @@ from twofold.stepcheck import (
     VALID,
     Runner,
     StepVerdict,
-    _parse_lines,
     _points,
     _show,
     _sign,
     _value,
-    check_step,
+    decide,
+    parse_lines,
+    step_verdict,
 )
 
 EQUIVALENT, IMPLIES, IMPLIED_BY, UNRELATED = "equivalent", "implies", "implied_by", "unrelated"
@@ -210,9 +212,14 @@ class Context:
 def check_chain(
     lines: Sequence[str], context: Context, *, timeout: float = DEFAULT_TIMEOUT, budget: float = DEFAULT_BUDGET
 ) -> ChainReport:
-    """Check every line (all are parsed first, so a typo costs no algebra); lines past ``budget`` seconds are undecided."""
+    """Check every line (all are parsed first, so a typo costs no algebra).
+
+    Once the lines' checks have taken ``budget`` seconds in all (time spent
+    waiting for a free worker does not count), the remaining lines are undecided.
+    """
     start = time.monotonic()
-    parsed = _parse_lines(lines, context.symbols, context.functions)
+    spent = 0.0
+    parsed = parse_lines(lines, context.symbols, context.functions)
     previous = context.premise[1] if context.premise else None
     previous_identity = UNDECIDED
     reports = []
@@ -220,12 +227,27 @@ def check_chain(
         lhs = previous.rhs if step.lhs is None and previous is not None else step.lhs
         assert lhs is not None
         statement = Statement(lhs, step.relation, step.rhs)
-        remaining = start + budget - time.monotonic()
-        report = _check_line(number, text, statement, previous, previous_identity, context, min(timeout, remaining), budget)
+        report = _check_line(number, text, statement, previous, previous_identity, context, min(timeout, budget - spent), budget)
+        spent += report.step.seconds
         reports.append(report)
         previous, previous_identity = statement, report.step.outcome
     return ChainReport(context.claim, tuple(reports), context.premise[0] if context.premise else None,
                        time.monotonic() - start)
+
+
+def warm(symbols: Sequence[sympy.Symbol]) -> None:
+    """Run the sympy code paths of a check once in this process on a fixed line per symbol.
+
+    The sandbox forks a child per check; a child inherits sympy's caches from
+    this process but its own additions die with it, so warming the parent once
+    keeps every later check from paying sympy's first-call costs again.
+    """
+    for x in symbols:
+        first, second = Statement(x**2, "=", sympy.Integer(4)), Statement(x, "=", sympy.Integer(2))
+        for statement in (first, second):
+            for _ in decide(statement.lhs, statement.relation, statement.rhs):
+                pass
+        _relate(first, second, (INVALID, INVALID))
 
 
 def _check_line(
@@ -241,16 +263,22 @@ def _check_line(
     if timeout <= 0:
         reason = f"not checked: the time budget of {budget:g} s for the whole derivation is spent"
         return LineReport(number, text, UNDECIDED, StepVerdict(UNDECIDED, statement.relation, reason, timed_out=True))
-    step = check_step(statement.lhs, statement.relation, statement.rhs, timeout=timeout, runner=context.runner)
-    identities = (previous_identity, step.outcome)
-    run = context.runner(_judge, statement, previous, identities, context.mistakes, context.references, timeout=timeout)
-    found = dict(run.items)
+    run = context.runner(
+        _line_work, statement, previous, previous_identity, context.mistakes, context.references, timeout=timeout
+    )
+    findings = [payload for kind, payload in run.items if kind == "finding"]
+    decided = any(kind == "decided" for kind, _ in run.items)
+    step = step_verdict(statement.relation, findings, run if not decided else _FINISHED, run.seconds)
+    found = {kind: payload for kind, payload in run.items if kind not in ("finding", "decided")}
     relation: Relation | None = found.get("relation")
     if previous is not None and relation is None:
         relation = Relation(Direction(UNKNOWN), Direction(UNKNOWN))
     verdict = _verdict(step.outcome, relation)
     diagnosis = found.get("diagnosis") if verdict == INVALID else None
     return LineReport(number, text, verdict, step, relation, diagnosis, found.get("reference"))
+
+
+_FINISHED = Run((), True)
 
 
 def _verdict(identity: str, relation: Relation | None) -> str:
@@ -271,17 +299,21 @@ def _point_text(point: Sequence[tuple[str, str]]) -> str:
 # --- the work done in the child process ----------------------------------------------------------
 
 
-def _judge(
+def _line_work(
     line: Statement,
     previous: Statement | None,
-    identities: tuple[str, str],
+    previous_identity: str,
     mistakes: Sequence[KnownMistake],
     references: Sequence[Statement | None],
 ) -> Iterator[tuple[str, Any]]:
-    """Yield ``("reference", j)``, ``("relation", Relation)`` and ``("diagnosis", KnownMistake)`` as they are found.
-
-    ``identities`` are the step-check outcomes of the previous line and of this one.
-    """
+    """The step check's findings (``("finding", f)``, then ``("decided", None)``), then ``("reference", j)``,
+    ``("relation", Relation)`` and ``("diagnosis", KnownMistake)`` as they are found."""
+    identity = UNDECIDED
+    for finding in decide(line.lhs, line.relation, line.rhs):
+        identity = finding.outcome
+        yield "finding", finding
+    yield "decided", None
+    identities = (previous_identity, identity)
     reference = matching_step(line, references)
     if reference is not None:
         yield "reference", reference

@@ -82,7 +82,10 @@ def _single(report: ChainReport) -> str:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="interface to bind (the default is this machine only)")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="step checks running at once")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=4, show_default=True,
+    help="sandboxed worker processes checking lines (a long check drops to low CPU priority, so more than the cores helps)",
+)
 def serve(host: str, port: int, workers: int) -> None:
     """A local web page for learners: claims, reference derivations, and line-by-line checking."""
     import uvicorn

@@ -72,14 +72,16 @@ def reference_steps(claim_id: str) -> tuple[tuple[str, str, Statement | None], .
     """The claim's own derivation at its quick parameters: ``(description, LaTeX, statement)`` per step.
 
     The statement is ``None`` for a step whose sides are not sympy expressions
-    (a matrix, a text); such a step is shown as a hint but never matched.
+    (a matrix, a text); such a step is shown as a hint but never matched.  The
+    sides are evaluated here (``doit``: a limit becomes its value), once per
+    claim and process, so that matching a learner's line against them is cheap.
     """
     claim = registry.get_claim(claim_id)
     derivation = claim.derive(claim.resolve())
     steps = []
     for step in derivation.steps:
         comparable = step.relation in FLIPPED and all(isinstance(side, sympy.Expr) for side in (step.lhs, step.rhs))
-        statement = Statement(step.lhs, step.relation, step.rhs) if comparable else None
+        statement = Statement(step.lhs.doit(), step.relation, step.rhs.doit()) if comparable else None
         steps.append((step.description, step.latex(), statement))
     return tuple(steps)
 
@@ -115,6 +117,23 @@ def matching_step(line: Statement, steps: Sequence[Statement | None]) -> int | N
         if step is None:
             continue
         for lhs, relation, rhs in ((step.lhs, step.relation, step.rhs), (step.rhs, FLIPPED[step.relation], step.lhs)):
-            if relation == line.relation and is_zero((line.lhs - lhs).doit()) and is_zero((line.rhs - rhs).doit()):
+            if relation == line.relation and _equal(line.lhs, lhs) and _equal(line.rhs, rhs):
                 return number
     return None
+
+
+_PROBE = sympy.Rational(3, 7)
+
+
+def _equal(first: sympy.Expr, second: sympy.Expr) -> bool:
+    """``first = second`` identically; a quick exact comparison at one rational point rules most pairs out first."""
+    difference = (first - second).doit()
+    probe = {s: _PROBE for s in difference.free_symbols if isinstance(s, sympy.Symbol)}
+    try:
+        value = difference.xreplace(probe).doit()
+        number = value.evalf(30) if value.is_number else None
+    except (ArithmeticError, ValueError, TypeError, NotImplementedError):
+        return False
+    if number is None or not number.is_Number or abs(number) > sympy.Float("1e-20"):
+        return False  # not a number at the probe, or clearly not 0 there: not the same expression
+    return is_zero(difference) is not None

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,13 +37,15 @@ class Run(Generic[T]):
     """What a limited run produced: the items yielded in order, and whether the generator finished.
 
     ``failure`` says why it did not: the time limit, the memory limit, or the
-    exception that stopped it (one line).
+    exception that stopped it (one line).  ``seconds`` is the wall-clock time
+    from the start of the work (waiting for a pool worker excluded).
     """
 
     items: tuple[T, ...]
     finished: bool
     failure: str = ""
     timed_out: bool = False
+    seconds: float = 0.0
 
 
 DEMOTE_AFTER = 0.25
@@ -77,20 +79,20 @@ def run_limited(
                 demoted = _demote(child.pid)
             wait = remaining if demoted else min(remaining, start + DEMOTE_AFTER - now)
             if remaining <= 0:
-                return Run(tuple(items), False, f"time limit of {timeout:g} s reached", timed_out=True)
+                return Run(tuple(items), False, f"time limit of {timeout:g} s reached", True, time.monotonic() - start)
             if not reader.poll(max(wait, 0)):
                 continue
             try:
                 kind, payload = reader.recv()
             except EOFError:
                 child.join(1)
-                return Run(tuple(items), False, f"the worker stopped (exit code {child.exitcode})")
+                return Run(tuple(items), False, f"the worker stopped (exit code {child.exitcode})", False, time.monotonic() - start)
             if kind == "item":
                 items.append(payload)
             elif kind == "done":
-                return Run(tuple(items), True)
+                return Run(tuple(items), True, seconds=time.monotonic() - start)
             else:
-                return Run(tuple(items), False, payload)
+                return Run(tuple(items), False, payload, False, time.monotonic() - start)
     finally:
         reader.close()
         if child.is_alive():
@@ -110,36 +112,147 @@ def _demote(pid: int | None) -> bool:
 
 
 class Pool:
-    """At most ``size`` limited runs at once, shared by the threads of a server: the others wait their turn."""
+    """``size`` long-lived sandboxed worker processes shared by the threads of a server.
 
-    def __init__(self, size: int) -> None:
+    A task waits for a free worker, runs there under the same wall-clock limit
+    as :func:`run_limited` (and is moved to the lowest CPU priority after
+    :data:`DEMOTE_AFTER` seconds), and the worker is killed when the limit
+    strikes or memory runs out; a fresh one is forked in its place.  Workers
+    are forked from the process that creates the pool (warm sympy caches are
+    inherited), so no task pays a process start unless the one before it on
+    that worker was killed.  ``work`` must be a module-level generator
+    function; its arguments and items must be picklable.
+    """
+
+    def __init__(self, size: int, memory: int = MAX_MEMORY_BYTES) -> None:
         self.size = size
-        self._slots = threading.BoundedSemaphore(size)
+        self._memory = memory
+        self._idle: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()
+        for _ in range(size):
+            self._idle.put(_Worker(memory))
 
     def run(self, work: Callable[..., Iterator[T]], *args: Any, timeout: float) -> Run[T]:
-        """:func:`run_limited` once a slot is free; the time limit starts when the child starts."""
-        with self._slots:
-            return run_limited(work, *args, timeout=timeout)
+        worker = self._idle.get()
+        if worker is None or not worker.alive():
+            worker = _Worker(self._memory)
+        try:
+            result = worker.run(work, args, timeout)
+        except BaseException:
+            worker.stop()
+            self._idle.put(None)
+            raise
+        self._idle.put(worker if worker.alive() else None)
+        return result
+
+    def close(self) -> None:
+        """Stop every idle worker (workers busy now are stopped when their task ends)."""
+        while not self._idle.empty():
+            worker = self._idle.get()
+            if worker is not None:
+                worker.stop()
 
 
-def _child(connection: Connection, work: Callable[..., Iterator[Any]], args: tuple[Any, ...], memory: int) -> None:
-    """Body of the child: send ``("item", x)`` per item, then ``("done", None)`` or ``("failed", why)``."""
+class _Worker:
+    """One forked worker process and the pipe its tasks and results travel through."""
+
+    def __init__(self, memory: int) -> None:
+        context = multiprocessing.get_context(_START_METHOD)
+        self._connection, child_end = context.Pipe(duplex=True)
+        self._process = context.Process(target=_serve, args=(child_end, memory), daemon=True)
+        self._process.start()
+        child_end.close()
+
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        self._connection.close()
+
+    def run(self, work: Callable[..., Iterator[T]], args: tuple[Any, ...], timeout: float) -> Run[T]:
+        self._connection.send((work, args))
+        start = time.monotonic()
+        deadline, demoted = start + timeout, False
+        items: list[T] = []
+        while True:
+            now = time.monotonic()
+            if not demoted and now - start >= DEMOTE_AFTER:
+                demoted = _demote(self._process.pid)
+            if now >= deadline:
+                self.stop()
+                return Run(tuple(items), False, f"time limit of {timeout:g} s reached", True, time.monotonic() - start)
+            wait = deadline - now if demoted else min(deadline, start + DEMOTE_AFTER) - now
+            if not self._connection.poll(max(wait, 0)):
+                continue
+            try:
+                kind, payload = self._connection.recv()
+            except EOFError:
+                self.stop()
+                return Run(tuple(items), False, f"the worker stopped (exit code {self._process.exitcode})", False, time.monotonic() - start)
+            if kind == "item":
+                items.append(payload)
+                continue
+            if demoted and not _restore(self._process.pid):
+                self.stop()  # a worker left at low priority would slow every later task
+            seconds = time.monotonic() - start
+            return Run(tuple(items), True, seconds=seconds) if kind == "done" else Run(tuple(items), False, payload, False, seconds)
+
+
+def _restore(pid: int | None) -> bool:
+    """Put a demoted worker back to normal priority; False when not allowed (only root may raise priority)."""
+    if pid is None:
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 0)
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
+def _serve(connection: Connection, memory: int) -> None:
+    """Body of a pool worker: run tasks until the pipe closes; a memory error ends the worker."""
+    _prepare(memory)
+    while True:
+        try:
+            work, args = connection.recv()
+        except (EOFError, OSError):
+            return
+        if not _report(connection, work, args, memory):
+            return
+
+
+def _prepare(memory: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_memory(memory)
     # exact arithmetic may meet integers of more than 4300 digits; time and memory are limited here instead
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)
+
+
+def _report(connection: Connection, work: Callable[..., Iterator[Any]], args: tuple[Any, ...], memory: int) -> bool:
+    """Send ``("item", x)`` per item, then ``("done", None)`` or ``("failed", why)``; False after a memory error."""
     try:
         for item in work(*args):
             connection.send(("item", item))
         connection.send(("done", None))
     except MemoryError:
         connection.send(("failed", f"memory limit of {memory >> 20} MiB reached"))
+        return False
     except RecursionError:
         connection.send(("failed", "the expression is too deeply nested for sympy"))
     except Exception as exc:  # sympy's failure modes are open-ended; the caller reports them as one line
         message = " ".join(f"the computation raised {type(exc).__name__}: {exc}".split())
         connection.send(("failed", message[:_MESSAGE_LIMIT]))
+    return True
+
+
+def _child(connection: Connection, work: Callable[..., Iterator[Any]], args: tuple[Any, ...], memory: int) -> None:
+    """Body of a one-task child: send ``("item", x)`` per item, then ``("done", None)`` or ``("failed", why)``."""
+    _prepare(memory)
+    try:
+        _report(connection, work, args, memory)
     finally:
         connection.close()
 

@@ -4,33 +4,25 @@ A step gets one of three outcomes:
 
 * **valid** — sympy proves it: ``lhs - rhs`` simplifies to 0 (for ``=``); or
   sympy's assumptions settle the sign of ``lhs - rhs`` (for ``< <= > >=``); or,
-  for a polynomial in one real variable, a Sturm root count certifies the sign.
-* **invalid** — a point where the step fails, found by exact evaluation at
-  rational points that respect the symbols' assumptions (positive, integer,
-  nonzero, ...).  Rational values are compared exactly; values with ``exp``,
-  ``log``, roots are compared with sympy's ``evalf`` at :data:`DIGITS`
-  significant digits in strict mode, which raises instead of answering when it
-  cannot certify those digits, so a reported difference is real.
-* **undecided** — neither: the verdict reports how many spot checks (points
-  where both sides are real and the step held) were made.
+  for a rational function of one real variable, its sign is checked exactly
+  between consecutive real roots (:mod:`twofold.refute`).
+* **invalid** — a point where the step fails: for a rational (in)equality in
+  one variable, found by real-root isolation on the whole domain; otherwise by
+  exact evaluation at rational points that respect the symbols' assumptions
+  (positive, integer, nonzero, ...), then along lines through them.  Rational
+  values are compared exactly; values with ``exp``, ``log``, roots are compared
+  with sympy's ``evalf`` at :data:`DIGITS` significant digits in strict mode,
+  which raises instead of answering when it cannot certify those digits, so a
+  reported difference is real.
+* **undecided** — neither: the verdict shows the residual ``lhs - rhs`` sympy
+  could not reduce and how many spot checks (points where both sides are real
+  and the step held) were made.
 
 All sympy work happens in a child process under a wall-clock limit
 (:mod:`twofold.sandbox`); when the limit strikes, the step is *undecided* with
-whatever was established before.
-
-A file of steps (``twofold check ID --steps FILE``) is read with
-:func:`read_steps` and checked with :func:`check_steps`: one step per line,
-blank lines and lines starting with ``#`` ignored.  A line is either a whole
-step ``LHS rel RHS`` or a continuation ``rel RHS`` whose left-hand side is the
-previous right-hand side::
-
-    # expand the square, then bound it
-    (x + 1)**2 = x**2 + 2*x + 1
-               >= 2*x + 1
-    2*x + 1 > 2*x
-
-When a whole step's left-hand side differs from the previous right-hand side,
-the link ``previous RHS = LHS`` is checked too.
+whatever was established before.  A file of steps is read with
+:func:`read_steps` and :func:`parse_lines`, and checked line by line, each line
+related to the one before it, by :mod:`twofold.chain`.
 """
 
 from __future__ import annotations
@@ -47,7 +39,7 @@ from sympy.core.evalf import PrecisionExhausted
 from twofold.derivation import is_zero
 from twofold.contract import InputError, ParseError, ResourceLimitError
 from twofold.parsing import RELATIONS, IndexedFunction, ParsedStep, parse_relation
-from twofold.refute import refute
+from twofold.refute import holds, refute
 from twofold.sandbox import Run, run_limited
 
 Runner = Callable[..., Run]
@@ -128,49 +120,6 @@ class StepVerdict:
         }
 
 
-@dataclass(frozen=True)
-class LineVerdict:
-    """One line of a steps file: its verdict, and the link to the previous line when it restates its lhs."""
-
-    line: int
-    text: str
-    step: StepVerdict
-    link: StepVerdict | None = None
-
-    @property
-    def outcome(self) -> str:
-        return _worst([self.step] if self.link is None else [self.link, self.step])
-
-    def summary(self) -> str:
-        link = "" if self.link is None else f" [link to the previous line: {self.link.summary()}]"
-        return f"line {self.line}: {self.step.summary()}{link}"
-
-
-@dataclass(frozen=True)
-class ChainVerdict:
-    """A checked file of steps.  ``relation`` is what the chain proves between its first lhs and last rhs
-    (``=``, ``<=``, ``<``, ``>=``, ``>``), or ``None`` when it mixes directions (``<`` with ``>``)."""
-
-    lines: tuple[LineVerdict, ...]
-    relation: str | None
-
-    @property
-    def outcome(self) -> str:
-        return _worst([line.step for line in self.lines] + [line.link for line in self.lines if line.link])
-
-    def summary(self) -> str:
-        """One line: the outcome, how many lines were not valid, and what a valid chain shows."""
-        first, last = self.lines[0].line, self.lines[-1].line
-        counts = [f"{n} {o}" for o in (INVALID, UNDECIDED) if (n := sum(line.outcome == o for line in self.lines))]
-        if self.relation is None:
-            shows = "it mixes < and >, so it relates nothing from its first to its last side"
-        else:
-            shows = f"lhs of line {first} {self.relation} rhs of line {last}"
-        if counts:
-            return f"{self.outcome}: {len(self.lines)} steps, {', '.join(counts)}; if all held: {shows}"
-        return f"{self.outcome}: {len(self.lines)} steps; {shows}"
-
-
 def check_step(
     lhs: sympy.Expr, relation: str, rhs: sympy.Expr, *, timeout: float = DEFAULT_TIMEOUT, runner: Runner = run_limited
 ) -> StepVerdict:
@@ -181,10 +130,13 @@ def check_step(
     """
     if relation not in RELATIONS:
         raise ParseError(f"unknown relation '{relation}' (use one of {' '.join(RELATIONS)})")
-    start = time.perf_counter()
-    run = runner(_decide, lhs, relation, rhs, timeout=timeout)
-    seconds = time.perf_counter() - start
-    last = run.items[-1] if run.items else _Finding(UNDECIDED, "")
+    run = runner(decide, lhs, relation, rhs, timeout=timeout)
+    return step_verdict(relation, run.items, run, run.seconds)
+
+
+def step_verdict(relation: str, findings: Sequence[_Finding], run: Run, seconds: float) -> StepVerdict:
+    """The verdict from what :func:`decide` yielded before ``run`` ended (finished, timed out, or failed)."""
+    last = findings[-1] if findings else _Finding(UNDECIDED, "")
     if last.outcome != UNDECIDED:
         return StepVerdict(relation=relation, seconds=seconds, **last._asdict())
     if run.finished:
@@ -226,34 +178,10 @@ def read_steps(data: bytes) -> list[str]:
     return [line.removesuffix("\r") for line in text.split("\n")]
 
 
-def check_steps(
-    lines: Sequence[str],
-    symbols: Mapping[str, sympy.Symbol],
-    functions: Sequence[IndexedFunction] = (),
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    budget: float = DEFAULT_BUDGET,
-) -> ChainVerdict:
-    """Check a chain of steps, one per line (see the module docstring); every line is parsed before any is checked."""
-    steps = _parse_lines(lines, symbols, functions)
-    deadline = time.monotonic() + budget
-    checked: list[LineVerdict] = []
-    previous: sympy.Expr | None = None
-    for number, text, step in steps:
-        lhs = previous if step.lhs is None else step.lhs
-        assert lhs is not None
-        link = None
-        if previous is not None and step.lhs is not None and step.lhs != previous:
-            link = _within(deadline, timeout, budget, previous, "=", step.lhs)
-        verdict = _within(deadline, timeout, budget, lhs, step.relation, step.rhs)
-        checked.append(LineVerdict(number, text, verdict, link))
-        previous = step.rhs
-    return ChainVerdict(tuple(checked), _chained([step.relation for _, _, step in steps]))
-
-
-def _parse_lines(
+def parse_lines(
     lines: Sequence[str], symbols: Mapping[str, sympy.Symbol], functions: Sequence[IndexedFunction]
 ) -> list[tuple[int, str, ParsedStep]]:
+    """``(line number, text, parsed step)`` for every step line; blank lines and ``#`` comments are skipped."""
     steps = []
     for number, text in enumerate(lines, start=1):
         if not text.strip() or text.lstrip().startswith("#"):
@@ -268,33 +196,6 @@ def _parse_lines(
     if not steps:
         raise ParseError("the steps file holds no step (one step per line, '#' starts a comment)")
     return steps
-
-
-def _within(
-    deadline: float, timeout: float, budget: float, lhs: sympy.Expr, relation: str, rhs: sympy.Expr
-) -> StepVerdict:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        reason = f"not checked: the time budget of {budget:g} s for the whole file is spent"
-        return StepVerdict(UNDECIDED, relation, reason, timed_out=True)
-    return check_step(lhs, relation, rhs, timeout=min(timeout, remaining))
-
-
-def _chained(relations: list[str]) -> str | None:
-    """The relation a chain of these relations establishes between its ends."""
-    directions = {r[0] for r in relations if r != "="}
-    if len(directions) > 1:
-        return None
-    if not directions:
-        return "="
-    (direction,) = directions
-    strict = any(r in ("<", ">") for r in relations)
-    return direction if strict else direction + "="
-
-
-def _worst(verdicts: list[StepVerdict]) -> str:
-    outcomes = {v.outcome for v in verdicts}
-    return next(o for o in (INVALID, UNDECIDED, VALID) if o in outcomes)
 
 
 # --- the work done in the child process ----------------------------------------------------------
@@ -316,7 +217,7 @@ class _Search(NamedTuple):
     counterexample: _Finding | None
 
 
-def _decide(lhs: sympy.Expr, relation: str, rhs: sympy.Expr) -> Iterator[_Finding]:
+def decide(lhs: sympy.Expr, relation: str, rhs: sympy.Expr) -> Iterator[_Finding]:
     """Prove, refute, or spot-check ``lhs relation rhs``; yields the best finding so far, ending with the verdict."""
     left, right = lhs.doit(), rhs.doit()
     difference = left - right
@@ -418,7 +319,7 @@ def _search(left: sympy.Expr, right: sympy.Expr, relation: str, symbols: list[sy
             continue
         sign = _sign(values[0] - values[1])
         numeric = numeric or not all(v.is_Rational for v in values)
-        if sign is not None and not _holds(relation, sign):
+        if sign is not None and not holds(relation, sign):
             shown = (_show(values[0]), _show(values[1]))
             where = " at " + ", ".join(f"{s} = {v}" for s, v in point.items()) if point else ""
             exact = all(v.is_Rational for v in values)
@@ -469,10 +370,6 @@ def _sign(number: sympy.Expr) -> int | None:
     if not approximation.is_Number or approximation == 0:
         return None
     return 1 if approximation > 0 else -1
-
-
-def _holds(relation: str, sign: int) -> bool:
-    return {"=": sign == 0, "<": sign < 0, "<=": sign <= 0, ">": sign > 0, ">=": sign >= 0}[relation]
 
 
 def _show(value: sympy.Expr) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -19,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from twofold import learn, registry
+from twofold.chain import warm
 from twofold.contract import InputError, TwofoldError
 from twofold.sandbox import Pool
 
@@ -26,10 +29,10 @@ MAX_BODY = 64 * 1024
 """Bytes of one request body."""
 MAX_LINES = 50
 """Lines of one ``/api/check`` request."""
-STEP_TIMEOUT = 1.0
-"""Seconds of algebra per line (the command line's default)."""
-BUDGET = 8.0
-"""Seconds for one request's lines, waiting for a free sandbox slot included."""
+STEP_TIMEOUT = 0.5
+"""Seconds of algebra per line (half the command line's default: a page answers while the learner waits)."""
+BUDGET = 5.0
+"""Seconds of algebra for one request's lines (waiting for a free worker not counted)."""
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self'; "
@@ -90,7 +93,8 @@ def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 def create_app(workers: int = 4) -> Starlette:
     """The application; ``workers`` sandboxed step checks run at once (the rest wait for a slot)."""
-    pool = Pool(workers)
+    _warm()
+    pool = Pool(workers)  # forked after the warm-up, so every worker starts with warm sympy caches
 
     async def index(request: Request) -> Response:
         return _page("index.html", families=registry.families())
@@ -139,7 +143,18 @@ def create_app(workers: int = 4) -> Starlette:
         Route("/api/check", api_check, methods=["POST"]),
         Mount("/static", StaticFiles(packages=[("twofold.serve", "static")]), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(_Limits)])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        pool.close()
+
+    return Starlette(routes=routes, middleware=[Middleware(_Limits)], lifespan=lifespan)
+
+
+def _warm() -> None:
+    """Warm sympy's caches in the server process (see :func:`twofold.chain.warm`) with every symbol kind claims use."""
+    kinds = {tuple(sorted(s.assumptions0.items())): s for claim in registry.all_claims() for s in claim.symbols}
+    warm(list(kinds.values()))
 
 
 async def _answer(work: Any) -> Response:
