@@ -130,11 +130,12 @@ def test_time_limit_ends_in_undecided_quickly() -> None:
     assert "time limit of 0.5 s" in verdict.reason
 
 
-def test_hostile_but_parseable_steps_end_within_two_seconds() -> None:
+def test_hostile_but_parseable_steps_end_within_three_seconds() -> None:
+    """A 1 s limit counts CPU time, capped at WALL_FACTOR = 2 s of wall-clock time, plus start-up."""
     for text in ["((x+1)**1000)**1000 = 0", "(x**1000)**1000 = x", "Sum(Sum(x**k, (k, 0, 999)), (y0, 0, 999)) = 0"]:
         start = time.perf_counter()
         verdict = check(text, timeout=1.0)
-        assert time.perf_counter() - start < 2.0, text
+        assert time.perf_counter() - start < 3.0, text
         assert verdict.outcome in (INVALID, UNDECIDED)
 
 

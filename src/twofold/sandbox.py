@@ -1,10 +1,13 @@
-"""Run sympy work on untrusted input in a child process, under a wall-clock and a memory limit.
+"""Run sympy work on untrusted input in a child process, under a time limit and a memory limit.
 
 Simplifying a parseable but hostile expression (``expand((x + y + 1)**1000)``)
 can take minutes or gigabytes, and sympy cannot be interrupted from the
 inside.  :func:`run_limited` runs a generator in a child process, collects
 what it yields as it goes, and kills the child when the time is up, so the
-caller keeps every partial result produced before the limit.
+caller keeps every partial result produced before the limit.  The time limit
+counts the child's CPU time on Linux (a busy machine does not turn a quick
+check into a time-out), with a wall-clock cap of :data:`WALL_FACTOR` times the
+limit.  :class:`Pool` keeps long-lived workers for a server.
 
 On Linux the child is forked from the running interpreter (about 10 ms: sympy
 is already imported); elsewhere it is spawned, which re-imports the modules
@@ -22,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -49,55 +53,93 @@ class Run(Generic[T]):
 
 
 DEMOTE_AFTER = 0.25
-"""Seconds after which a child still working runs at the lowest CPU priority, so that short checks
+"""CPU seconds after which a task still working runs at the lowest CPU priority, so that short checks
 started later are not slowed down by a long (possibly hostile) one."""
 
 
 def run_limited(
     work: Callable[..., Iterator[T]], *args: Any, timeout: float, memory: int = MAX_MEMORY_BYTES
 ) -> Run[T]:
-    """Iterate ``work(*args)`` in a child process for at most ``timeout`` seconds of wall-clock time.
+    """Iterate ``work(*args)`` in a child process for at most ``timeout`` seconds (see :func:`_collect`).
 
     ``work`` must be a module-level generator function and its items picklable;
-    with the spawn start method, ``args`` must be picklable too.  A child still
-    running after :data:`DEMOTE_AFTER` seconds is moved to the lowest CPU priority.
+    with the spawn start method, ``args`` must be picklable too.
     """
     context = multiprocessing.get_context(_START_METHOD)
     reader, writer = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(writer, work, args, memory), daemon=True)
-    start = time.monotonic()
-    deadline = start + timeout
-    demoted = False
     child.start()
     writer.close()
-    items: list[T] = []
     try:
-        while True:
-            now = time.monotonic()
-            remaining = deadline - now
-            if not demoted and now - start >= DEMOTE_AFTER:
-                demoted = _demote(child.pid)
-            wait = remaining if demoted else min(remaining, start + DEMOTE_AFTER - now)
-            if remaining <= 0:
-                return Run(tuple(items), False, f"time limit of {timeout:g} s reached", True, time.monotonic() - start)
-            if not reader.poll(max(wait, 0)):
-                continue
-            try:
-                kind, payload = reader.recv()
-            except EOFError:
-                child.join(1)
-                return Run(tuple(items), False, f"the worker stopped (exit code {child.exitcode})", False, time.monotonic() - start)
-            if kind == "item":
-                items.append(payload)
-            elif kind == "done":
-                return Run(tuple(items), True, seconds=time.monotonic() - start)
-            else:
-                return Run(tuple(items), False, payload, False, time.monotonic() - start)
+        return _collect(reader, child, timeout)
     finally:
         reader.close()
         if child.is_alive():
             child.kill()
         child.join()
+
+
+WALL_FACTOR = 2.0
+"""A task may take this many times its time limit in wall-clock time while it waits for a CPU."""
+_POLL = 0.05
+
+
+def _collect(connection: Connection, process: BaseProcess, timeout: float) -> Run[Any]:
+    """Gather what ``process`` sends until it is done, fails, or has used ``timeout`` seconds.
+
+    The limit counts the process's own CPU time where Linux reports it (so a
+    machine busy with other work does not turn a quick check into a time-out),
+    and its wall-clock time elsewhere; a task is also stopped after
+    :data:`WALL_FACTOR` times the limit in wall-clock time.  A process still
+    working after :data:`DEMOTE_AFTER` seconds is moved to the lowest CPU
+    priority.  The caller kills the process when the run did not finish.
+    """
+    start = time.monotonic()
+    clock = _CpuClock(process.pid)
+    demoted = False
+    items: list[Any] = []
+    while True:
+        now = time.monotonic()
+        used = clock.seconds(now - start)
+        if not demoted and used >= DEMOTE_AFTER:
+            demoted = _demote(process.pid)
+        if used >= timeout or now - start >= WALL_FACTOR * timeout:
+            return Run(tuple(items), False, f"time limit of {timeout:g} s reached", True, now - start)
+        if not connection.poll(min(_POLL, max(timeout - used, 0.001))):
+            continue
+        try:
+            kind, payload = connection.recv()
+        except EOFError:
+            process.join(1)
+            return Run(tuple(items), False, f"the worker stopped (exit code {process.exitcode})", False, time.monotonic() - start)
+        if kind == "item":
+            items.append(payload)
+            continue
+        seconds = time.monotonic() - start
+        if demoted and not _restore(process.pid):
+            process.kill()  # a worker left at low priority would slow every later task
+        return Run(tuple(items), True, seconds=seconds) if kind == "done" else Run(tuple(items), False, payload, False, seconds)
+
+
+class _CpuClock:
+    """CPU seconds a process has used since this clock was made (from /proc on Linux; else the wall time given)."""
+
+    def __init__(self, pid: int | None) -> None:
+        self._path = f"/proc/{pid}/stat"
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._start = self._read()
+
+    def _read(self) -> float | None:
+        try:
+            with open(self._path, encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / self._tick
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def seconds(self, wall: float) -> float:
+        now = self._read()
+        return wall if now is None or self._start is None else now - self._start
 
 
 def _demote(pid: int | None) -> bool:
@@ -141,7 +183,10 @@ class Pool:
             worker.stop()
             self._idle.put(None)
             raise
-        self._idle.put(worker if worker.alive() else None)
+        if not worker.alive():
+            worker.stop()
+            worker = None
+        self._idle.put(worker)
         return result
 
     def close(self) -> None:
@@ -166,38 +211,19 @@ class _Worker:
         return self._process.is_alive()
 
     def stop(self) -> None:
+        """Kill the process (if it still runs) and release its pipe; safe to call twice."""
         if self._process.is_alive():
             self._process.kill()
         self._process.join()
-        self._connection.close()
+        if not self._connection.closed:
+            self._connection.close()
 
     def run(self, work: Callable[..., Iterator[T]], args: tuple[Any, ...], timeout: float) -> Run[T]:
         self._connection.send((work, args))
-        start = time.monotonic()
-        deadline, demoted = start + timeout, False
-        items: list[T] = []
-        while True:
-            now = time.monotonic()
-            if not demoted and now - start >= DEMOTE_AFTER:
-                demoted = _demote(self._process.pid)
-            if now >= deadline:
-                self.stop()
-                return Run(tuple(items), False, f"time limit of {timeout:g} s reached", True, time.monotonic() - start)
-            wait = deadline - now if demoted else min(deadline, start + DEMOTE_AFTER) - now
-            if not self._connection.poll(max(wait, 0)):
-                continue
-            try:
-                kind, payload = self._connection.recv()
-            except EOFError:
-                self.stop()
-                return Run(tuple(items), False, f"the worker stopped (exit code {self._process.exitcode})", False, time.monotonic() - start)
-            if kind == "item":
-                items.append(payload)
-                continue
-            if demoted and not _restore(self._process.pid):
-                self.stop()  # a worker left at low priority would slow every later task
-            seconds = time.monotonic() - start
-            return Run(tuple(items), True, seconds=seconds) if kind == "done" else Run(tuple(items), False, payload, False, seconds)
+        result = _collect(self._connection, self._process, timeout)
+        if not result.finished and not result.failure.startswith("the computation raised"):
+            self.stop()  # timed out, out of memory, or gone: a fresh worker takes its place
+        return result
 
 
 def _restore(pid: int | None) -> bool:
