@@ -82,7 +82,7 @@ def test_a_three_line_derivation_gets_its_marks(server: str, browser: webdriver.
     marks = [row.find_element(By.CLASS_NAME, "mark").text for row in rows]
     verdicts = [row.get_attribute("data-verdict") for row in rows]
     assert verdicts == ["invalid", "invalid", "invalid"]
-    assert marks == ["✗", "✗", "✗"]
+    assert marks == ["✗", "⇐✗", "✗"]
     assert rows[1].get_attribute("data-relation") == "implied_by"
     assert "counterexample: x = -2" in rows[1].text
     browser.find_element(By.ID, "hint").click()

@@ -26,11 +26,20 @@ function line(parent, className, text) {
 }
 
 const MARKS = { equivalent: "⇔", implies: "⇒", implied_by: "⇐" };
+const RELATIONS = {
+  equivalent: "equivalent to the previous line",
+  implies: "follows from the previous line",
+  implied_by: "implies the previous line but does not follow from it",
+  unrelated: "neither follows from nor implies the previous line",
+};
 
+// The relation to the previous line (⇔ ⇒ ⇐), then ✗ for an invalid line and ? for an undecided one; ✓ alone
+// for a valid first line.
 function mark(result) {
-  if (result.verdict === "invalid") return "✗";
-  if (result.verdict === "undecided") return "?";
-  return MARKS[result.relation_to_previous] || "✓";
+  const relation = MARKS[result.relation_to_previous] || "";
+  if (result.verdict === "invalid") return relation + "✗";
+  if (result.verdict === "undecided") return relation + "?";
+  return relation || "✓";
 }
 
 function point(values) {
@@ -50,7 +59,8 @@ function show(document_) {
     cell(row, "mark", mark(result));
     cell(row, "learner", result.text);
     const detail = cell(row, "detail", "");
-    line(detail, "verdict", result.verdict + (result.relation_to_previous ? " · " + result.relation_to_previous.replace("_", " ") + " the previous line" : ""));
+    const relation = result.relation_to_previous ? " · " + RELATIONS[result.relation_to_previous] : "";
+    line(detail, "verdict", result.verdict + relation + (result.relation_proved === false ? " (not proved)" : ""));
     line(detail, "reason", result.reason);
     if (result.counterexample) line(detail, "counterexample", "counterexample: " + point(result.counterexample));
     if (result.diagnosis) line(detail, "diagnosis", result.diagnosis.message);
