@@ -228,6 +228,13 @@ def decide(lhs: sympy.Expr, relation: str, rhs: sympy.Expr) -> Iterator[_Finding
         if proof:
             yield _Finding(VALID, proof)
             return
+    if difference == 0:
+        if holds(relation, 0):
+            yield _Finding(VALID, "lhs and rhs are the same expression")
+        else:
+            point = next(_points(symbols), {})
+            yield _refuted(left, right, point, f"lhs and rhs are the same expression, never {relation} each other")
+        return
     exact = _exact_decision(left, right, relation, symbols) if len(symbols) == 1 else None
     if exact is not None:
         yield exact
@@ -377,6 +384,8 @@ def _show(value: sympy.Expr) -> str:
     text = sympy.sstr(value)
     if len(text) > _SHOWN:
         text = f"{text[:_SHOWN]}... ({len(text)} characters)"
+        if value.is_Rational:
+            return f"{text} ≈ {sympy.sstr(value.evalf(6))}"
     if value.is_Number or value.free_symbols:
         return text
     return f"{text} ≈ {sympy.sstr(value.evalf(15))}"
