@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+import functools
 from functools import cache
 
 import sympy
@@ -82,6 +83,8 @@ def reference_steps(claim_id: str) -> tuple[tuple[str, str, Statement | None], .
     for step in derivation.steps:
         comparable = step.relation in FLIPPED and all(isinstance(side, sympy.Expr) for side in (step.lhs, step.rhs))
         statement = Statement(step.lhs.doit(), step.relation, step.rhs.doit()) if comparable else None
+        if statement is not None:  # fill the probe cache before the sandbox forks its workers
+            probe(statement.lhs), probe(statement.rhs)
         steps.append((step.description, step.latex(), statement))
     return tuple(steps)
 
@@ -112,12 +115,25 @@ def matching_mistake(line: Statement, mistakes: Sequence[KnownMistake]) -> Known
 
 
 def matching_step(line: Statement, steps: Sequence[Statement | None]) -> int | None:
-    """The 1-based number of the first reference step whose two sides equal the line's (in either order)."""
+    """The 1-based number of the first reference step whose two sides equal the line's (in either order).
+
+    Each side is first compared by its value at one rational point (cheap);
+    only sides that agree there are compared symbolically.
+    """
+    mine = (probe(line.lhs), probe(line.rhs))
+    if None in mine:
+        return None
     for number, step in enumerate(steps, start=1):
         if step is None:
             continue
-        for lhs, relation, rhs in ((step.lhs, step.relation, step.rhs), (step.rhs, FLIPPED[step.relation], step.lhs)):
-            if relation == line.relation and _equal(line.lhs, lhs) and _equal(line.rhs, rhs):
+        theirs = (probe(step.lhs), probe(step.rhs))
+        for lhs, relation, rhs, values in (
+            (step.lhs, step.relation, step.rhs, theirs),
+            (step.rhs, FLIPPED[step.relation], step.lhs, theirs[::-1]),
+        ):
+            if relation != line.relation or not (_close(mine[0], values[0]) and _close(mine[1], values[1])):
+                continue
+            if is_zero((line.lhs - lhs).doit()) is not None and is_zero((line.rhs - rhs).doit()) is not None:
                 return number
     return None
 
@@ -125,15 +141,18 @@ def matching_step(line: Statement, steps: Sequence[Statement | None]) -> int | N
 _PROBE = sympy.Rational(3, 7)
 
 
-def _equal(first: sympy.Expr, second: sympy.Expr) -> bool:
-    """``first = second`` identically; a quick exact comparison at one rational point rules most pairs out first."""
-    difference = (first - second).doit()
-    probe = {s: _PROBE for s in difference.free_symbols if isinstance(s, sympy.Symbol)}
+@functools.lru_cache(maxsize=4096)
+def probe(expr: sympy.Expr) -> sympy.Float | None:
+    """``expr`` at every symbol = 3/7, to 30 digits; ``None`` when that is not a number."""
+    values = {s: _PROBE for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
     try:
-        value = difference.xreplace(probe).doit()
-        number = value.evalf(30) if value.is_number else None
+        value = expr.xreplace(values).doit().evalf(30)
     except (ArithmeticError, ValueError, TypeError, NotImplementedError):
+        return None
+    return value if value.is_Number and value.is_finite else None
+
+
+def _close(first: sympy.Float | None, second: sympy.Float | None) -> bool:
+    if first is None or second is None:
         return False
-    if number is None or not number.is_Number or abs(number) > sympy.Float("1e-20"):
-        return False  # not a number at the probe, or clearly not 0 there: not the same expression
-    return is_zero(difference) is not None
+    return bool(abs(first - second) <= sympy.Float("1e-20") * (1 + abs(first)))
