@@ -230,10 +230,10 @@ def decide(lhs: sympy.Expr, relation: str, rhs: sympy.Expr) -> Iterator[_Finding
             return
     if difference == 0:
         if holds(relation, 0):
-            yield _Finding(VALID, "lhs and rhs are the same expression")
+            yield _Finding(VALID, "sympy proves it: lhs and rhs evaluate to the same expression")
         else:
             point = next(_points(symbols), {})
-            yield _refuted(left, right, point, f"lhs and rhs are the same expression, never {relation} each other")
+            yield _refuted(left, right, point, f"lhs and rhs evaluate to the same expression, never {relation} each other")
         return
     exact = _exact_decision(left, right, relation, symbols) if len(symbols) == 1 else None
     if exact is not None:
