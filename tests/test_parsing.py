@@ -308,7 +308,7 @@ def test_names_and_constants() -> None:
     assert parse("pi").doit() == sympy.pi
     shadow = sympy.Symbol("e")
     assert parse_expression("e + 1", {"e": shadow}) == sympy.Add(shadow, 1, evaluate=False)
-    assert "x^*" not in SYMBOLS and set(SYMBOLS) == {"x", "k"}
+    assert set(SYMBOLS) == {"x", "k", "x__star"} and parse("x^* + x^{*}") == sympy.Add(*[sympy.Symbol("x^*", real=True)] * 2, evaluate=False)
 
 
 @pytest.mark.parametrize(
@@ -383,3 +383,45 @@ def test_random_expressions_read_the_same_in_ascii_and_latex(tree) -> None:
         assert type(latex) is type(ascii)
     else:
         assert ascii == latex
+
+
+LAMBDA, ALPHA, RHO_X = sympy.Symbol("lambda", positive=True), sympy.Symbol("alpha"), sympy.Symbol("rho_x")
+GREEK_SYMBOLS = symbol_table([X, LAMBDA, ALPHA, RHO_X])
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        (r"\sin x^2", "sin(x**2)"),
+        (r"\sin^2 x", "sin(x)**2"),
+        ("x²³", "x**23"),
+        ("x⁻¹", "x**(-1)"),
+        (r"\left( x + 1 \right) \cdot 2", "(x + 1)*2"),
+        (r"\operatorname{exp}(x)", "exp(x)"),
+        ("f_4'(x)", "diff(f_4(x), x)"),
+        ("f_{4}''(x)", "diff(f_4(x), x, 2)"),
+        (r"\frac{d}{dx} f_4(x)", "diff(f_4(x), x)"),
+        (r"\frac{d^2}{dx^2} (x^3)", "diff(x**3, x, 2)"),
+        (r"\frac{d}{dx} x^2", "diff(x**2, x)"),
+    ],
+)
+def test_notation_a_learner_pastes(typed: str, meant: str) -> None:
+    assert parse(typed).doit() == parse(meant).doit()
+
+
+@pytest.mark.parametrize("typed", [r"\lambda", "λ", "lambda"])
+def test_greek_letters_and_keyword_names(typed: str) -> None:
+    assert parse_expression(typed, GREEK_SYMBOLS) == LAMBDA
+    assert parse_expression(r"\alpha + α + \rho_x + ρ_x", GREEK_SYMBOLS).doit() == 2 * ALPHA + 2 * RHO_X
+    assert parse_expression(r"\lambda", symbol_table([sympy.Symbol("lamda")])) == sympy.Symbol("lamda")
+
+
+def test_errors_list_the_claims_own_names() -> None:
+    with pytest.raises(ParseError, match=r"symbols: alpha, lambda, rho_x, x;"):
+        parse_expression("q", GREEK_SYMBOLS)
+    with pytest.raises(ParseError, match="a prime applies to the claim's functions"):
+        parse("x'")
+    with pytest.raises(ParseError, match="must follow a function's name"):
+        parse("'a'")
+    with pytest.raises(ParseError, match="keyword"):
+        parse_expression("for", GREEK_SYMBOLS)

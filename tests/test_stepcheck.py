@@ -10,7 +10,8 @@ import sympy
 
 from twofold.contract import ParseError, ResourceLimitError
 from twofold.parsing import IndexedFunction, parse_relation, symbol_table
-from twofold.sandbox import run_limited
+from twofold.chain import Context, check_chain
+from twofold.sandbox import Pool, run_limited
 from twofold.stepcheck import (
     INVALID,
     MAX_FILE_BYTES,
@@ -18,7 +19,7 @@ from twofold.stepcheck import (
     UNDECIDED,
     VALID,
     check_step,
-    check_steps,
+    parse_lines,
     check_text,
     read_steps,
 )
@@ -49,6 +50,11 @@ def check(text: str, timeout: float = GENEROUS):
         "f_4(x) > 0",
         "(x + 1)**2 >= 4*x",
         "exp(1) > 2718281828/10**9",
+        "y + 1/y >= 2",
+        "f_40(x) > 0",
+        r"\sin x^2 = sin(x^2)",
+        "f_4'(x) = f_3(x)",
+        "(10**900*x)**6 = (10**900)**3*(10**900)**3*x**6",
     ],
 )
 def test_right_steps_are_valid(text: str) -> None:
@@ -84,13 +90,31 @@ def test_wrong_steps_are_invalid_at_a_confirmed_point(text: str, relation: str) 
     assert all(verdict.values) and "fails at" in verdict.reason
 
 
+def test_false_polynomial_inequalities_are_refuted_away_from_the_spot_points() -> None:
+    """f_41 has one real root, near -12.4: the spot points (|x| <= 13 only as simple values) are not needed."""
+    verdict = check("f_41(x) > 0")
+    assert verdict.outcome == INVALID and "root isolation" in verdict.reason
+    ((symbol, value),) = verdict.counterexample
+    assert symbol.name == "x" and -15 <= value <= -12
+    exact = sum(value**k / sympy.factorial(k) for k in range(42))
+    assert exact < 0  # the point is a fact, recomputed here independently
+    assert check("x**2 > 0").point == {X: 0}
+    assert check("(x**2 - 2)**2 > 0").outcome == INVALID  # fails only at the irrational roots ±sqrt(2)
+
+
+def test_undecided_answers_show_the_residual_not_an_internal_message() -> None:
+    verdict = check("exp(x) >= 1 + x")
+    assert "could not reduce lhs - rhs = -x + exp(x) - 1" in verdict.reason
+    assert "raised" not in verdict.reason and "Error" not in verdict.reason
+
+
 def test_counterexample_respects_integer_assumptions() -> None:
     verdict = check("k**2 = k")
     assert verdict.point == {K: 2}
     assert verdict.values == ("4", "2")
 
 
-@pytest.mark.parametrize("text", ["exp(x) >= 1 + x", "log(x**2) = 2*log(x)", "y + 1/y >= 2"])
+@pytest.mark.parametrize("text", ["exp(x) >= 1 + x", "log(x**2) = 2*log(x)"])
 def test_undecidable_steps_report_spot_checks(text: str) -> None:
     verdict = check(text)
     assert verdict.outcome == UNDECIDED, verdict.summary()
@@ -106,11 +130,12 @@ def test_time_limit_ends_in_undecided_quickly() -> None:
     assert "time limit of 0.5 s" in verdict.reason
 
 
-def test_hostile_but_parseable_steps_end_within_two_seconds() -> None:
+def test_hostile_but_parseable_steps_end_within_three_seconds() -> None:
+    """A 1 s limit counts CPU time, capped at WALL_FACTOR = 2 s of wall-clock time, plus start-up."""
     for text in ["((x+1)**1000)**1000 = 0", "(x**1000)**1000 = x", "Sum(Sum(x**k, (k, 0, 999)), (y0, 0, 999)) = 0"]:
         start = time.perf_counter()
         verdict = check(text, timeout=1.0)
-        assert time.perf_counter() - start < 2.0, text
+        assert time.perf_counter() - start < 3.0, text
         assert verdict.outcome in (INVALID, UNDECIDED)
 
 
@@ -132,19 +157,11 @@ f_4(x) = f_3(x) + x**4/24
 """
 
 
-def test_chain_of_steps_with_continuations_and_links() -> None:
-    chain = check_steps(read_steps(STEPS.encode()), SYMBOLS, TAYLOR, timeout=GENEROUS)
-    assert [line.line for line in chain.lines] == [2, 3, 5, 6]
-    assert chain.outcome == VALID and chain.relation == ">"
-    assert chain.lines[2].link is not None and chain.lines[2].link.outcome == VALID
-    assert chain.lines[1].link is None
-
-
-def test_chain_reports_a_broken_link_and_mixed_directions() -> None:
-    chain = check_steps(["x**2 >= 0", "x**2 + 1 > 0", "< x**2 + 2"], SYMBOLS, timeout=GENEROUS)
-    assert chain.lines[1].link is not None and chain.lines[1].link.outcome == INVALID
-    assert chain.outcome == INVALID
-    assert chain.relation is None and "mixes" in chain.summary()
+def test_a_steps_file_with_continuations_and_latex_is_checked_line_by_line() -> None:
+    context = Context("test", SYMBOLS, TAYLOR)
+    report = check_chain(read_steps(STEPS.encode()), context, timeout=GENEROUS, budget=120)
+    assert [line.line for line in report.lines] == [2, 3, 5, 6]
+    assert [line.verdict for line in report.lines] == [VALID] * 4 and report.exit_code == 0
 
 
 def test_steps_files_are_strict_utf8_and_bounded() -> None:
@@ -154,18 +171,13 @@ def test_steps_files_are_strict_utf8_and_bounded() -> None:
     with pytest.raises(ResourceLimitError):
         read_steps(b"x" * (MAX_FILE_BYTES + 1))
     with pytest.raises(ResourceLimitError):
-        check_steps(["x = x"] * (MAX_STEPS + 1), SYMBOLS)
+        parse_lines(["x = x"] * (MAX_STEPS + 1), SYMBOLS, ())
     with pytest.raises(ParseError, match="line 3: unknown name 'z'"):
-        check_steps(["x = x", "# note", "= z"], SYMBOLS)
+        parse_lines(["x = x", "# note", "= z"], SYMBOLS, ())
     with pytest.raises(ParseError, match="line 1: the left-hand side is empty"):
-        check_steps(["= x"], SYMBOLS)
+        parse_lines(["= x"], SYMBOLS, ())
     with pytest.raises(ParseError, match="no step"):
-        check_steps(["", "# nothing"], SYMBOLS)
-
-
-def test_budget_leaves_late_steps_undecided() -> None:
-    chain = check_steps(["x = x", "= x", "= x"], SYMBOLS, timeout=GENEROUS, budget=0.0)
-    assert all(line.outcome == UNDECIDED and line.step.timed_out for line in chain.lines)
+        parse_lines(["", "# nothing"], SYMBOLS, ())
 
 
 def _fails_after_one_item():
@@ -186,3 +198,21 @@ def test_sandbox_keeps_partial_results_and_reports_one_line() -> None:
     slept = run_limited(_sleeps_after_one_item, timeout=0.3)
     assert time.perf_counter() - start < 2.0
     assert slept.items == ("partial",) and slept.timed_out and "time limit of 0.3 s" in slept.failure
+
+
+def _counts(n):
+    yield from range(n)
+
+
+def test_pool_workers_survive_tasks_and_are_replaced_after_a_time_limit() -> None:
+    pool = Pool(1)
+    try:
+        assert pool.run(_counts, 3, timeout=GENEROUS).items == (0, 1, 2)
+        failed = pool.run(_fails_after_one_item, timeout=GENEROUS)
+        assert failed.items == ("partial",) and failed.failure == "the computation raised ValueError: bad thing"
+        start = time.perf_counter()
+        slept = pool.run(_sleeps_after_one_item, timeout=0.3)
+        assert time.perf_counter() - start < 2.0 and slept.timed_out and slept.items == ("partial",)
+        assert pool.run(_counts, 2, timeout=GENEROUS).items == (0, 1)  # a fresh worker took the killed one's place
+    finally:
+        pool.close()

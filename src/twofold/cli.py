@@ -1,4 +1,4 @@
-"""The ``twofold`` command: list, verify, explain, sheet, check, audit.
+"""The ``twofold`` command: list, verify, explain, sheet, audit; check and serve live in :mod:`twofold.cli_learn`.
 
 Errors of the user's making become one line on stderr and exit code 2; a
 failed claim exits 1; nothing prints a traceback unless ``TWOFOLD_DEBUG=1``.
@@ -17,7 +17,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from twofold import registry
+from twofold import cli_learn, learn, registry
 from twofold.cli_sweep import sweep as sweep_group
 from twofold.contract import ParameterError, TwofoldError
 from twofold.executors import stop_on_first_interrupt
@@ -84,10 +84,14 @@ def cli(ctx: click.Context) -> None:
 
 @cli.command("list")
 @click.argument("tokens", nargs=-1)
-def list_claims(tokens: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document (twofold/schemas/list.schema.json)")
+def list_claims(tokens: tuple[str, ...], as_json: bool) -> None:
     """List claims (all, or those of the given families/ids) with source and statement."""
     from twofold.report import print_claims
 
+    if as_json:
+        click.echo(json.dumps(learn.list_record(registry.select(tokens)), indent=2, allow_nan=False))
+        return
     print_claims(console(), registry.select(tokens))
 
 
@@ -156,7 +160,8 @@ def _family(name: str) -> Any:
 @click.option("--drop", "dropped", multiple=True, metavar="HYPOTHESIS", help="drop a hypothesis and show what breaks")
 @PROFILE
 @SEED
-def explain(claim_id: str, params: tuple[str, ...], dropped: tuple[str, ...], profile: str, seed: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document (twofold/schemas/explain.schema.json)")
+def explain(claim_id: str, params: tuple[str, ...], dropped: tuple[str, ...], profile: str, seed: int, as_json: bool) -> None:
     """Show the derivation step by step, the numeric evidence and the verdict.
 
     With --drop, the claim runs at the hypothesis's witness (parameters that
@@ -170,8 +175,11 @@ def explain(claim_id: str, params: tuple[str, ...], dropped: tuple[str, ...], pr
         overrides.update(claim.hypothesis(name).witness)
     overrides.update(parse_params(params))
     verdict = claim.verify(seed=seed, profile=profile, drop=dropped, **overrides)
-    print_explanation(console(), claim, verdict)
-    if dropped and not verdict.passed:
+    if as_json:
+        click.echo(json.dumps(learn.explain_record(claim, verdict), indent=2, allow_nan=False))
+    else:
+        print_explanation(console(), claim, verdict)
+    if dropped and not verdict.passed and not as_json:
         console().print(f"without {', '.join(repr(d) for d in dropped)} the claim fails, as it should.", style="bold")
     if not verdict.passed and not dropped:
         sys.exit(EXIT_FAILED)
@@ -205,36 +213,8 @@ def sheet(tokens: tuple[str, ...], every: bool, output: Path, profile: str, seed
         sys.exit(EXIT_FAILED)
 
 
-@cli.command()
-@click.argument("claim_id")
-@click.option("--step", "step", metavar='"LHS = RHS"', help="one step: LHS rel RHS with rel one of = < <= > >=")
-@click.option("--steps", "steps_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="a file, one step per line")
-@click.option("--timeout", type=click.FloatRange(0.1, 30.0), default=1.0, show_default=True, help="seconds of algebra per step")
-def check(claim_id: str, step: str | None, steps_file: Path | None, timeout: float) -> None:
-    """Check your own derivation step(s) with the claim's symbols: valid, invalid (with a point), or undecided.
-
-    Exit code 0 when every step is valid, 1 otherwise.
-    """
-    from twofold.parsing import symbol_table
-    from twofold.stepcheck import VALID, check_steps, check_text, read_steps
-
-    if (step is None) == (steps_file is None):
-        raise click.UsageError("give exactly one of --step or --steps")
-    claim = registry.get_claim(claim_id)
-    symbols = symbol_table(claim.symbols)
-    if step is not None:
-        verdict = check_text(step, symbols, claim.functions, timeout=timeout)
-        click.echo(verdict.summary())
-    else:
-        chain = check_steps(read_steps(steps_file.read_bytes()), symbols, claim.functions, timeout=timeout)
-        for line in chain.lines:
-            click.echo(line.summary())
-        click.echo(chain.summary())
-        verdict = chain
-    if verdict.outcome != VALID:
-        sys.exit(EXIT_FAILED)
-
-
+cli.add_command(cli_learn.check)
+cli.add_command(cli_learn.serve)
 cli.add_command(sweep_group)
 
 

@@ -77,6 +77,30 @@ RELATIONS = ("=", "<", "<=", ">", ">=")
 """The relations a step may state."""
 CONSTANTS: Mapping[str, sympy.Expr] = {"pi": sympy.pi, "E": sympy.E, "e": sympy.E}
 """Names of constants; a claim symbol with the same name takes precedence."""
+MAX_DERIVATIVE = 10
+"""Highest order of a derivative (``f_4''(x)``, ``\\frac{d^2}{dx^2}``, ``diff(e, x, 2)``)."""
+
+GREEK = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau"
+    " upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega"
+).split()
+"""Greek letters typed as ``\\alpha`` or ``α``: each becomes the name ``alpha`` (``\\pi`` and ``π`` stay the constant π
+unless the claim declares a symbol ``pi``)."""
+_GREEK_VARIANTS: Mapping[str, str] = {"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi", "varrho": "rho",
+                                      "varsigma": "sigma", "varpi": "pi", "ell": "ell"}
+_GREEK_UNICODE: Mapping[str, str] = {
+    **{chr(0x3B1 + i): name for i, name in enumerate(
+        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma sigma tau"
+        " upsilon phi chi psi omega".split())},
+    **{chr(0x391 + i): name for i, name in enumerate(
+        "Alpha Beta Gamma Delta Epsilon Zeta Eta Theta Iota Kappa Lambda Mu Nu Xi Omicron Pi Rho _ Sigma Tau"
+        " Upsilon Phi Chi Psi Omega".split()) if name != "_"},
+    "ϵ": "epsilon", "ϑ": "theta", "ϕ": "phi", "ℓ": "ell",
+}
+_SUPERSCRIPTS: Mapping[str, str] = {**{c: str(i) for i, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}, "⁻": "-"}
+_STAR = "__star"
+_KEYWORD = "__kw"
+_PRIME = "__d"
 
 
 class _Function(NamedTuple):
@@ -129,8 +153,36 @@ class ParsedStep:
 
 
 def symbol_table(symbols: Iterable[sympy.Symbol]) -> dict[str, sympy.Symbol]:
-    """Name -> symbol for the symbols a learner can type (names that are plain identifiers)."""
-    return {s.name: s for s in symbols if _typeable(s.name)}
+    """Typed name -> symbol for every symbol a learner can type.
+
+    Plain identifiers are typed as they are; ``lambda`` (a Python keyword) as
+    ``lambda``, ``\\lambda`` or ``λ`` (sympy's spelling ``lamda`` too); a starred
+    name such as ``x^*`` as ``x^*`` or ``x^{*}``.  The keys are the parser's
+    internal spellings; error messages show the symbols' own names.
+    """
+    table = {}
+    for symbol in symbols:
+        key = _typing_key(symbol.name)
+        if key is not None:
+            table[key] = symbol
+    return table
+
+
+def _typing_key(name: str) -> str | None:
+    """The parser's spelling of a symbol name, or ``None`` when it cannot be typed."""
+    if name == "lamda":
+        name = "lambda"
+    key = name.replace("^{*}", _STAR).replace("^*", _STAR).replace("{", "").replace("}", "")
+    if keyword.iskeyword(key):
+        key += _KEYWORD
+    plain = key.isascii() and key.isidentifier() and not keyword.iskeyword(key)
+    return key if plain and not key.startswith("_") and "__" not in key.replace(_STAR, "").removesuffix(_KEYWORD) else None
+
+
+def _shown_name(key: str) -> str:
+    """A parser-internal name as the learner would type it."""
+    name, _, primes = key.partition(_PRIME)
+    return name.removesuffix(_KEYWORD).replace(_STAR, "^*") + "'" * int(primes or 0)
 
 
 def parse_expression(
@@ -176,11 +228,6 @@ def parse_relation(
     return ParsedStep(lhs, relation.text, rhs)
 
 
-def _typeable(name: str) -> bool:
-    plain = name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
-    return plain and not name.startswith("_") and "__" not in name
-
-
 def _translated(
     text: str, symbols: Mapping[str, sympy.Symbol], functions: Sequence[IndexedFunction]
 ) -> tuple[_Vocabulary, list[_Token]]:
@@ -212,9 +259,6 @@ _UNICODE: Mapping[str, tuple[tuple[str, str], ...]] = {
     "−": (("op", "-"),),
     "≤": (("rel", "<="),),
     "≥": (("rel", ">="),),
-    "π": (("name", "pi"),),
-    "²": (("op", "^"), ("num", "2")),
-    "³": (("op", "^"), ("num", "3")),
 }
 _PAIRS: Mapping[str, str] = {"**": "op", "<=": "rel", ">=": "rel", "==": "rel", "!=": "rel"}
 _SINGLES: Mapping[str, str] = {
@@ -241,7 +285,9 @@ def _check_characters(text: str) -> None:
     if len(text) > MAX_LENGTH:
         raise ResourceLimitError(f"the input has {len(text)} characters; the limit is {MAX_LENGTH}")
     for at, char in enumerate(text):
-        if char in _BLANKS or char in _UNICODE or (char.isascii() and char.isprintable()):
+        if char in _BLANKS or char in _UNICODE or char in _GREEK_UNICODE or char in _SUPERSCRIPTS:
+            continue
+        if char.isascii() and char.isprintable():
             continue
         if char == "\0":
             raise ParseError(f"NUL character at column {at + 1}")
@@ -259,6 +305,13 @@ def _next_token(text: str, at: int, tokens: list[_Token]) -> int:
         return _number(text, at, tokens)
     if char.isascii() and char.isalpha():
         return _name(text, at, tokens)
+    if char in _GREEK_UNICODE:
+        return _greek(_GREEK_UNICODE[char], text, at, at + 1, tokens)
+    if char in _SUPERSCRIPTS:
+        return _superscript(text, at, tokens)
+    if char == "'":
+        tokens.append(_Token("op", "'", at + 1))
+        return at + 1
     if char == "_":
         if text[at + 1 : at + 2] != "{":
             raise ParseError(f"'_' at column {at + 1}: names cannot start with '_'; a subscript is x_1 or x_{{1}}")
@@ -319,9 +372,42 @@ def _name(text: str, start: int, tokens: list[_Token]) -> int:
     name = text[start:end]
     if "__" in name:
         raise ParseError(f"name '{name[:40]}' at column {start + 1}: '__' is not allowed in names")
-    if keyword.iskeyword(name):
+    if keyword.iskeyword(name) and name != "lambda":
         raise ParseError(f"'{name}' at column {start + 1} is a Python keyword, not mathematics")
-    tokens.append(_Token("name", name, start + 1))
+    tokens.append(_Token("name", _internal(name), start + 1))
+    return end
+
+
+def _internal(name: str) -> str:
+    """The parser's spelling of a typed name: ``lambda`` (a Python keyword) gets a suffix no typed name can have."""
+    return name + _KEYWORD if keyword.iskeyword(name) else name
+
+
+def _greek(letter: str, text: str, start: int, end: int, tokens: list[_Token]) -> int:
+    """``\\rho`` or ``ρ`` at ``start`` (ending at ``end``), with a plain subscript ``_x``, ``_12`` joined to the name."""
+    if text[end : end + 1] == "_" and end + 1 < len(text) and text[end + 1] in _NAME_CHARACTERS:
+        tail = end + 1
+        while tail < len(text) and text[tail] in _NAME_CHARACTERS and text[tail] != "_":
+            tail += 1
+        letter, end = f"{letter}_{text[end + 1 : tail]}", tail
+    tokens.append(_Token("name", _internal(letter), start + 1))
+    return end
+
+
+def _superscript(text: str, start: int, tokens: list[_Token]) -> int:
+    """A run of superscript characters ``²³`` or ``⁻¹`` is one exponent: ``^(23)``, ``^(-1)``."""
+    end = start
+    while end < len(text) and text[end] in _SUPERSCRIPTS:
+        end += 1
+    exponent = "".join(_SUPERSCRIPTS[c] for c in text[start:end])
+    sign, digits = ("-", exponent[1:]) if exponent.startswith("-") else ("", exponent)
+    if not digits or not digits.isdigit():
+        raise ParseError(f"superscript at column {start + 1} must be digits, optionally after ⁻ (x², x⁻¹)")
+    if len(digits) > len(str(MAX_EXPONENT)):
+        raise ResourceLimitError(f"exponent at column {start + 1} exceeds the limit of {MAX_EXPONENT}")
+    c = start + 1
+    signed = [_Token("op", "-", c)] if sign else []
+    tokens.extend([_Token("op", "^", c), _Token("op", "(", c), *signed, _Token("num", digits, c), _Token("op", ")", c)])
     return end
 
 
@@ -333,6 +419,9 @@ def _command(text: str, start: int, tokens: list[_Token]) -> int:
         if end == len(text):
             raise ParseError(f"lone backslash at column {start + 1}")
         end += 1
+    word = text[start + 1 : end]
+    if word in GREEK or word in _GREEK_VARIANTS:
+        return _greek(_GREEK_VARIANTS.get(word, word), text, start, end, tokens)
     tokens.append(_Token("cmd", text[start:end], start + 1))
     return end
 
@@ -354,7 +443,6 @@ _LATEX_OPERATORS: Mapping[str, _Token] = {
     "\\cdot": _Token("op", "*", 0),
     "\\times": _Token("op", "*", 0),
     "\\div": _Token("op", "/", 0),
-    "\\pi": _Token("name", "pi", 0),
     "\\le": _Token("rel", "<=", 0),
     "\\leq": _Token("rel", "<=", 0),
     "\\leqslant": _Token("rel", "<=", 0),
@@ -372,8 +460,8 @@ _IGNORED = frozenset(
 )
 _LEFT_CLOSERS: Mapping[str, str] = {"(": "\\right)", "[": "\\right]", "|": "\\right|"}
 _SUPPORTED_LATEX = (
-    "\\frac \\sqrt ^{} _{} \\cdot \\times \\div \\left \\right \\exp \\log \\ln \\sin \\cos \\tan "
-    "\\sinh \\cosh \\tanh \\pi \\sum \\le \\ge \\lt \\gt \\mathrm"
+    "\\frac \\frac{d}{dx} \\sqrt ^{} _{} \\cdot \\times \\div \\left \\right \\exp \\log \\ln \\sin \\cos \\tan "
+    "\\sinh \\cosh \\tanh \\sum \\le \\ge \\lt \\gt \\mathrm \\operatorname, Greek letters \\alpha ... \\Omega"
 )
 
 
@@ -468,6 +556,8 @@ class _Translator:
             return [token]
         if token.text == "[":
             raise ParseError(f"'[' at column {token.column}: use parentheses ( ) for grouping")
+        if token.text == "'":
+            raise ParseError(f"a prime ' at column {token.column} must follow a function's name, as in f_4'(x)")
         if token.text == "|":
             raise ParseError(f"'|' at column {token.column}: write Abs(x) or \\left| x \\right|")
         raise ParseError(f"'{token.text}' at column {token.column}: a subscript '_' must follow a name")
@@ -481,10 +571,11 @@ class _Translator:
         return [_Token("op", "(", opener.column), *inner, _Token("op", ")", opener.column)]
 
     def _subscripted(self, token: _Token) -> _Token:
-        """``x_{12}`` and ``f_{4}`` become the names ``x_12`` and ``f_4``."""
+        """``x_{12}``, ``x^*``, ``m^{*}_r`` and ``f_{4}''`` become the names ``x_12``, ``x__star``, ``m__star_r``, ``f_4__d2``."""
+        token = self._starred(token)
         following = self._peek()
         if following is None or following.text != "_":
-            return token
+            return self._primed(token)
         self._take()
         self._expect("{", token)
         parts = []
@@ -493,7 +584,28 @@ class _Translator:
         self._expect("}", token)
         if not parts:
             raise ParseError(f"empty subscript after '{token.text}' at column {token.column}")
-        return _Token("name", f"{token.text}_{''.join(parts)}", token.column)
+        return self._primed(_Token("name", f"{token.text}_{''.join(parts)}", token.column))
+
+    def _starred(self, token: _Token) -> _Token:
+        """``x^*`` or ``x^{*}``: the name of a starred symbol (``x__star``)."""
+        ahead = [t.text if t is not None else "" for t in (self._peek(), self._peek(1), self._peek(2), self._peek(3))]
+        if ahead[:2] == ["^", "*"] or ahead[:2] == ["**", "*"]:
+            self._at += 2
+        elif ahead == ["^", "{", "*", "}"]:
+            self._at += 4
+        else:
+            return token
+        return _Token("name", token.text + _STAR, token.column)
+
+    def _primed(self, token: _Token) -> _Token:
+        """``f_4'`` (one prime per derivative) becomes the name ``f_4__d1``."""
+        primes = 0
+        while (following := self._peek()) is not None and following.text == "'":
+            self._take()
+            primes += 1
+        if primes > MAX_DERIVATIVE:
+            raise ResourceLimitError(f"more than {MAX_DERIVATIVE} primes after '{token.text}' at column {token.column}")
+        return _Token("name", f"{token.text}{_PRIME}{primes}", token.column) if primes else token
 
     def _expect(self, text: str, owner: _Token) -> _Token:
         token = self._peek()
@@ -524,10 +636,13 @@ class _Translator:
     def _command(self, token: _Token, depth: int) -> list[_Token]:
         name = token.text
         if name in _LATEX_FUNCTIONS:
-            return [_Token("name", _LATEX_FUNCTIONS[name], token.column), *self._argument(token, depth)]
+            return self._function(token, depth)
         if name in _FRACTIONS:
             numerator = self._braced(token, depth, "numerator")
             denominator = self._braced(token, depth, "denominator")
+            derivative = _derivative_order(numerator, denominator)
+            if derivative is not None:
+                return self._derivative(token, depth, *derivative)
             return _parenthesised([*numerator, _Token("op", "/", token.column), *denominator], token.column)
         if name == "\\sqrt":
             return self._root(token, depth)
@@ -557,8 +672,48 @@ class _Translator:
         self._expect("}", token)
         return word
 
+    def _function(self, token: _Token, depth: int) -> list[_Token]:
+        """``\\sin x^2`` is sin(x²) as in textbooks; ``\\sin^2 x`` is (sin x)²."""
+        call = _Token("name", _LATEX_FUNCTIONS[token.text], token.column)
+        following = self._peek()
+        if following is None or following.text != "^":
+            return [call, *self._argument(token, depth)]
+        self._take()
+        exponent = self._exponent(token, depth)
+        applied = [call, *self._argument(token, depth)]
+        return _parenthesised([*_parenthesised(applied, token.column), _Token("op", "**", token.column), *exponent], token.column)
+
+    def _exponent(self, owner: _Token, depth: int) -> list[_Token]:
+        """The exponent after ``^``: a brace or bracket group, or one number or name."""
+        token = self._peek()
+        if token is not None and token.kind == "op" and token.text in "({":
+            self._take()
+            return self._group(token, ")" if token.text == "(" else "}", depth)
+        if token is not None and token.kind in ("num", "name"):
+            self._take()
+            return _parenthesised([self._subscripted(token) if token.kind == "name" else token], token.column)
+        raise ParseError(f"'^' after {owner.text} at column {owner.column} needs an exponent, e.g. {owner.text}^2 x")
+
+    def _derivative(self, token: _Token, depth: int, variable: _Token, order: str) -> list[_Token]:
+        """``\\frac{d}{dx} operand`` (or ``\\frac{d^2}{dx^2}``) becomes ``diff(operand, x, order)``."""
+        self._skip_ignored()
+        operand = self._peek()
+        if operand is not None and operand.kind == "cmd" and operand.text in _LATEX_FUNCTIONS:
+            translated = self._translate(self._take(), depth)
+        elif operand is not None and operand.kind == "name" and self._peek(1) is not None and self._peek(1).text in ("(", "'", "_"):
+            translated = [self._subscripted(self._take())]
+            opener = self._peek()
+            if opener is None or opener.text != "(":
+                raise ParseError(f"{translated[0].text} at column {operand.column} needs its argument in parentheses")
+            translated += self._group(self._take(), ")", depth)
+        else:
+            translated = self._argument(token, depth)
+        c = token.column
+        arguments = [*translated, _Token("op", ",", c), variable, _Token("op", ",", c), _Token("num", order, c)]
+        return [_Token("name", "diff", c), *_parenthesised(arguments, c)]
+
     def _argument(self, function: _Token, depth: int) -> list[_Token]:
-        """The argument of ``\\exp``: a bracket or brace group, or a single number or name."""
+        """The argument of ``\\exp``: a bracket or brace group, or a single number or name (with its power: ``x^2``)."""
         self._skip_ignored()
         token = self._peek()
         if token is not None and token.kind == "op" and token.text in "({":
@@ -569,10 +724,12 @@ class _Translator:
             return _parenthesised(self._left(token, depth), function.column)
         if token is not None and token.kind in ("num", "name"):
             self._take()
-            return _parenthesised([self._subscripted(token) if token.kind == "name" else token], function.column)
-        if token is not None and token.text == "\\pi":
-            self._take()
-            return _parenthesised([_Token("name", "pi", token.column)], function.column)
+            atom = [self._subscripted(token) if token.kind == "name" else token]
+            following = self._peek()
+            if following is not None and following.text == "^":
+                self._take()
+                atom += [_Token("op", "**", following.column), *self._exponent(function, depth)]
+            return _parenthesised(atom, function.column)
         raise ParseError(
             f"{function.text} at column {function.column} needs its argument in parentheses or braces,"
             f" e.g. {function.text}(x)"
@@ -641,6 +798,26 @@ class _Translator:
         return [*sign, self._take()]
 
 
+def _derivative_order(numerator: list[_Token], denominator: list[_Token]) -> tuple[_Token, str] | None:
+    """``({d}, {dx})`` → ``(x, "1")``, ``({d^2}, {dx^2})`` → ``(x, "2")``; ``None`` for an ordinary fraction."""
+    top = [t.text for t in numerator[1:-1]]
+    bottom = denominator[1:-1]
+    if not bottom or bottom[0].kind != "name" or not bottom[0].text.startswith("d") or len(bottom[0].text) < 2:
+        return None
+    order = "1"
+    if top[:1] != ["d"]:
+        return None
+    if len(top) == 3 and top[1] == "**" and top[2].isdigit():
+        order = top[2]
+    elif len(top) != 1:
+        return None
+    rest = [t.text for t in bottom[1:]]
+    if rest not in ([], ["**", order]):
+        return None
+    variable = bottom[0].text[1:]
+    return _Token("name", variable, bottom[0].column), order
+
+
 def _relation(token: _Token, depth: int) -> _Token:
     if token.text == "!=":
         raise ParseError(
@@ -697,19 +874,29 @@ class _Vocabulary:
     indexed: Mapping[str, IndexedFunction]
 
     def is_function(self, name: str) -> bool:
-        return name not in self.symbols and (name in FUNCTIONS or name == "Sum" or self.family(name) is not None)
+        special = name in FUNCTIONS or name in ("Sum", "diff")
+        return name not in self.symbols and (special or self.family(name) is not None)
 
-    def family(self, name: str) -> tuple[IndexedFunction, int] | None:
-        """``(f, 4)`` for ``f_4`` when ``f`` is an indexed function of the claim."""
+    def family(self, name: str) -> tuple[IndexedFunction, int, int] | None:
+        """``(f, 4, 0)`` for ``f_4`` and ``(f, 4, 2)`` for ``f_4''`` when ``f`` is an indexed function of the claim."""
+        name, _, primes = name.partition(_PRIME)
         stem, _, index = name.rpartition("_")
-        if stem in self.indexed and index.isdigit() and index.isascii() and len(index) <= 6:
-            return self.indexed[stem], int(index)
+        if stem in self.indexed and _small_number(index) and (not primes or _small_number(primes)):
+            return self.indexed[stem], int(index), int(primes or 0)
         return None
 
+    def symbol(self, name: str) -> sympy.Symbol | None:
+        """The claim's symbol typed as ``name`` (``lambda`` also finds a symbol sympy calls ``lamda``)."""
+        return self.symbols.get(name)
+
     def describe(self) -> str:
-        symbols = ", ".join(sorted(self.symbols)) or "none"
-        functions = ", ".join([*FUNCTIONS, "Sum", *(f"{name}_<n>" for name in self.indexed)])
+        symbols = ", ".join(sorted(s.name for s in self.symbols.values())) or "none"
+        functions = ", ".join([*FUNCTIONS, "Sum", "diff", *(f"{name}_<n>" for name in self.indexed)])
         return f"symbols: {symbols}; constants: pi, E, e; functions: {functions}"
+
+
+def _small_number(text: str) -> bool:
+    return text.isdigit() and text.isascii() and len(text) <= 6
 
 
 class _Built(NamedTuple):
@@ -833,13 +1020,17 @@ class _Builder:
         for scope in reversed(self._bound):
             if name in scope:
                 return _Built(scope[name], None)
-        if name in self._vocabulary.symbols:
-            return _Built(self._vocabulary.symbols[name], None)
+        symbol = self._vocabulary.symbol(name)
+        if symbol is not None:
+            return _Built(symbol, None)
         if name in CONSTANTS:
             return _Built(CONSTANTS[name], None)
+        shown = _shown_name(name)
         if self._vocabulary.is_function(name):
-            raise ParseError(f"'{name}' at column {self._at(node)} is a function; write {name}(...)")
-        raise ParseError(f"unknown name '{name[:40]}' at column {self._at(node)} ({self._vocabulary.describe()})")
+            raise ParseError(f"'{shown}' at column {self._at(node)} is a function; write {shown}(...)")
+        if _PRIME in name:
+            raise ParseError(f"a prime applies to the claim's functions (f_4'(x)), not to '{shown[:40]}' (column {self._at(node)})")
+        raise ParseError(f"unknown name '{shown[:40]}' at column {self._at(node)} ({self._vocabulary.describe()})")
 
     def _sign(self, node: ast.UnaryOp) -> _Built:
         operand = self.build(node.operand)
@@ -910,10 +1101,12 @@ class _Builder:
         name = node.func.id
         if not self._vocabulary.is_function(name):
             raise ParseError(
-                f"'{name[:40]}' at column {self._at(node)} is not a function ({self._vocabulary.describe()})"
+                f"'{_shown_name(name)[:40]}' at column {self._at(node)} is not a function ({self._vocabulary.describe()})"
             )
         if name == "Sum":
             return self._sum(node)
+        if name == "diff":
+            return self._diff(node)
         family = self._vocabulary.family(name)
         if family is not None:
             return self._indexed(node, name, *family)
@@ -940,16 +1133,38 @@ class _Builder:
             return _Built(expr, abs(value))
         return _Built(expr, None)
 
-    def _indexed(self, node: ast.Call, name: str, family: IndexedFunction, index: int) -> _Built:
+    def _indexed(self, node: ast.Call, name: str, family: IndexedFunction, index: int, order: int) -> _Built:
+        """``f_4(arg)``, or with ``order`` primes its derivative at ``arg``, built by the claim's trusted code."""
+        shown = _shown_name(name)
         if index > family.max_index:
             raise ResourceLimitError(
-                f"{name} at column {self._at(node)}: the index of {family.name} is at most {family.max_index}"
+                f"{shown} at column {self._at(node)}: the index of {family.name} is at most {family.max_index}"
             )
-        (argument,) = self._arguments(node, name, 1, 1)
+        if order > MAX_DERIVATIVE:
+            raise ResourceLimitError(f"{shown} at column {self._at(node)}: at most {MAX_DERIVATIVE} primes")
+        (argument,) = self._arguments(node, shown, 1, 1)
         placeholder = sympy.Dummy("argument")
         with evaluate(True):
             template = family.build(index, placeholder)
+            if order:
+                template = sympy.diff(template, placeholder, order)
         return _Built(template.xreplace({placeholder: argument.expr}), None)
+
+    def _diff(self, node: ast.Call) -> _Built:
+        """``diff(expr, x)`` or ``diff(expr, x, k)``: the unevaluated derivative, with ``1 <= k <= MAX_DERIVATIVE``."""
+        at = self._at(node)
+        if not 2 <= len(node.args) <= 3 or not isinstance(node.args[1], ast.Name):
+            raise ParseError(f"diff at column {at} is written diff(expression, x) or diff(expression, x, order)")
+        variable = self._vocabulary.symbol(node.args[1].id)
+        if variable is None:
+            raise ParseError(
+                f"diff at column {at}: '{_shown_name(node.args[1].id)[:40]}' is not one of the claim's symbols"
+                f" ({self._vocabulary.describe()})"
+            )
+        order = self.build(node.args[2]).value if len(node.args) == 3 else Fraction(1)
+        if order is None or order.denominator != 1 or not 1 <= order <= MAX_DERIVATIVE:
+            raise ParseError(f"the order of diff at column {at} must be an integer from 1 to {MAX_DERIVATIVE}")
+        return _Built(sympy.Derivative(self.build(node.args[0]).expr, (variable, int(order))), None)
 
     def _sum(self, node: ast.Call) -> _Built:
         """``Sum(summand, (k, a, b))`` with integer literals ``a <= b`` and at most :data:`MAX_SUM_TERMS` terms."""

@@ -4,39 +4,32 @@ A step gets one of three outcomes:
 
 * **valid** — sympy proves it: ``lhs - rhs`` simplifies to 0 (for ``=``); or
   sympy's assumptions settle the sign of ``lhs - rhs`` (for ``< <= > >=``); or,
-  for a polynomial in one real variable, a Sturm root count certifies the sign.
-* **invalid** — a point where the step fails, found by exact evaluation at
-  rational points that respect the symbols' assumptions (positive, integer,
-  nonzero, ...).  Rational values are compared exactly; values with ``exp``,
-  ``log``, roots are compared with sympy's ``evalf`` at :data:`DIGITS`
-  significant digits in strict mode, which raises instead of answering when it
-  cannot certify those digits, so a reported difference is real.
-* **undecided** — neither: the verdict reports how many spot checks (points
-  where both sides are real and the step held) were made.
+  for a rational function of one real variable, its sign is checked exactly
+  between consecutive real roots (:mod:`twofold.refute`).
+* **invalid** — a point where the step fails: for a rational (in)equality in
+  one variable, found by real-root isolation on the whole domain; otherwise by
+  exact evaluation at rational points that respect the symbols' assumptions
+  (positive, integer, nonzero, ...), then along lines through them.  Rational
+  values are compared exactly; values with ``exp``, ``log``, roots are compared
+  with sympy's ``evalf`` at :data:`DIGITS` significant digits in strict mode,
+  which raises instead of answering when it cannot certify those digits, so a
+  reported difference is real.
+* **undecided** — neither: the verdict shows the residual ``lhs - rhs`` sympy
+  could not reduce and how many spot checks (points where both sides are real
+  and the step held) were made.
 
 All sympy work happens in a child process under a wall-clock limit
 (:mod:`twofold.sandbox`); when the limit strikes, the step is *undecided* with
-whatever was established before.
-
-A file of steps (``twofold check ID --steps FILE``) is read with
-:func:`read_steps` and checked with :func:`check_steps`: one step per line,
-blank lines and lines starting with ``#`` ignored.  A line is either a whole
-step ``LHS rel RHS`` or a continuation ``rel RHS`` whose left-hand side is the
-previous right-hand side::
-
-    # expand the square, then bound it
-    (x + 1)**2 = x**2 + 2*x + 1
-               >= 2*x + 1
-    2*x + 1 > 2*x
-
-When a whole step's left-hand side differs from the previous right-hand side,
-the link ``previous RHS = LHS`` is checked too.
+whatever was established before.  A file of steps is read with
+:func:`read_steps` and :func:`parse_lines`, and checked line by line, each line
+related to the one before it, by :mod:`twofold.chain`.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -46,7 +39,10 @@ from sympy.core.evalf import PrecisionExhausted
 from twofold.derivation import is_zero
 from twofold.contract import InputError, ParseError, ResourceLimitError
 from twofold.parsing import RELATIONS, IndexedFunction, ParsedStep, parse_relation
-from twofold.sandbox import run_limited
+from twofold.refute import holds, refute
+from twofold.sandbox import Run, run_limited
+
+Runner = Callable[..., Run]
 
 VALID, INVALID, UNDECIDED = "valid", "invalid", "undecided"
 DEFAULT_TIMEOUT = 1.0
@@ -124,61 +120,32 @@ class StepVerdict:
         }
 
 
-@dataclass(frozen=True)
-class LineVerdict:
-    """One line of a steps file: its verdict, and the link to the previous line when it restates its lhs."""
+def check_step(
+    lhs: sympy.Expr, relation: str, rhs: sympy.Expr, *, timeout: float = DEFAULT_TIMEOUT, runner: Runner = run_limited
+) -> StepVerdict:
+    """Check ``lhs relation rhs`` (``relation`` in :data:`~twofold.parsing.RELATIONS`) within ``timeout`` seconds.
 
-    line: int
-    text: str
-    step: StepVerdict
-    link: StepVerdict | None = None
-
-    @property
-    def outcome(self) -> str:
-        return _worst([self.step] if self.link is None else [self.link, self.step])
-
-    def summary(self) -> str:
-        link = "" if self.link is None else f" [link to the previous line: {self.link.summary()}]"
-        return f"line {self.line}: {self.step.summary()}{link}"
-
-
-@dataclass(frozen=True)
-class ChainVerdict:
-    """A checked file of steps.  ``relation`` is what the chain proves between its first lhs and last rhs
-    (``=``, ``<=``, ``<``, ``>=``, ``>``), or ``None`` when it mixes directions (``<`` with ``>``)."""
-
-    lines: tuple[LineVerdict, ...]
-    relation: str | None
-
-    @property
-    def outcome(self) -> str:
-        return _worst([line.step for line in self.lines] + [line.link for line in self.lines if line.link])
-
-    def summary(self) -> str:
-        """One line: the outcome, how many lines were not valid, and what a valid chain shows."""
-        first, last = self.lines[0].line, self.lines[-1].line
-        counts = [f"{n} {o}" for o in (INVALID, UNDECIDED) if (n := sum(line.outcome == o for line in self.lines))]
-        if self.relation is None:
-            shows = "it mixes < and >, so it relates nothing from its first to its last side"
-        else:
-            shows = f"lhs of line {first} {self.relation} rhs of line {last}"
-        if counts:
-            return f"{self.outcome}: {len(self.lines)} steps, {', '.join(counts)}; if all held: {shows}"
-        return f"{self.outcome}: {len(self.lines)} steps; {shows}"
-
-
-def check_step(lhs: sympy.Expr, relation: str, rhs: sympy.Expr, *, timeout: float = DEFAULT_TIMEOUT) -> StepVerdict:
-    """Check ``lhs relation rhs`` (``relation`` in :data:`~twofold.parsing.RELATIONS`) within ``timeout`` seconds."""
+    ``runner`` runs the work in the sandbox: :func:`~twofold.sandbox.run_limited` or a
+    :class:`~twofold.sandbox.Pool`'s ``run``.
+    """
     if relation not in RELATIONS:
         raise ParseError(f"unknown relation '{relation}' (use one of {' '.join(RELATIONS)})")
-    start = time.perf_counter()
-    run = run_limited(_decide, lhs, relation, rhs, timeout=timeout)
-    seconds = time.perf_counter() - start
-    last = run.items[-1] if run.items else _Finding(UNDECIDED, "")
+    run = runner(decide, lhs, relation, rhs, timeout=timeout)
+    return step_verdict(relation, run.items, run, run.seconds)
+
+
+def step_verdict(relation: str, findings: Sequence[_Finding], run: Run, seconds: float) -> StepVerdict:
+    """The verdict from what :func:`decide` yielded before ``run`` ended (finished, timed out, or failed)."""
+    last = findings[-1] if findings else _Finding(UNDECIDED, "")
     if last.outcome != UNDECIDED:
         return StepVerdict(relation=relation, seconds=seconds, **last._asdict())
-    cause = "sympy could not decide" if run.finished else f"{run.failure} before sympy decided"
-    reason = f"{cause}; {last.reason}" if last.reason else cause
+    if run.finished:
+        cause = "" if last.reason.startswith("sympy could not") else "sympy could not decide"
+    elif run.timed_out or run.failure.startswith("memory"):
+        cause = f"{run.failure} before sympy decided"
+    else:  # an exception inside sympy: its message is about sympy's internals, not the learner's step
+        cause = "sympy gave up on this step"
+    reason = "; ".join(part for part in (cause, last.reason) if part)
     fields = {**last._asdict(), "reason": reason}
     return StepVerdict(relation=relation, seconds=seconds, timed_out=run.timed_out, **fields)
 
@@ -211,34 +178,10 @@ def read_steps(data: bytes) -> list[str]:
     return [line.removesuffix("\r") for line in text.split("\n")]
 
 
-def check_steps(
-    lines: Sequence[str],
-    symbols: Mapping[str, sympy.Symbol],
-    functions: Sequence[IndexedFunction] = (),
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    budget: float = DEFAULT_BUDGET,
-) -> ChainVerdict:
-    """Check a chain of steps, one per line (see the module docstring); every line is parsed before any is checked."""
-    steps = _parse_lines(lines, symbols, functions)
-    deadline = time.monotonic() + budget
-    checked: list[LineVerdict] = []
-    previous: sympy.Expr | None = None
-    for number, text, step in steps:
-        lhs = previous if step.lhs is None else step.lhs
-        assert lhs is not None
-        link = None
-        if previous is not None and step.lhs is not None and step.lhs != previous:
-            link = _within(deadline, timeout, budget, previous, "=", step.lhs)
-        verdict = _within(deadline, timeout, budget, lhs, step.relation, step.rhs)
-        checked.append(LineVerdict(number, text, verdict, link))
-        previous = step.rhs
-    return ChainVerdict(tuple(checked), _chained([step.relation for _, _, step in steps]))
-
-
-def _parse_lines(
+def parse_lines(
     lines: Sequence[str], symbols: Mapping[str, sympy.Symbol], functions: Sequence[IndexedFunction]
 ) -> list[tuple[int, str, ParsedStep]]:
+    """``(line number, text, parsed step)`` for every step line; blank lines and ``#`` comments are skipped."""
     steps = []
     for number, text in enumerate(lines, start=1):
         if not text.strip() or text.lstrip().startswith("#"):
@@ -253,33 +196,6 @@ def _parse_lines(
     if not steps:
         raise ParseError("the steps file holds no step (one step per line, '#' starts a comment)")
     return steps
-
-
-def _within(
-    deadline: float, timeout: float, budget: float, lhs: sympy.Expr, relation: str, rhs: sympy.Expr
-) -> StepVerdict:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        reason = f"not checked: the time budget of {budget:g} s for the whole file is spent"
-        return StepVerdict(UNDECIDED, relation, reason, timed_out=True)
-    return check_step(lhs, relation, rhs, timeout=min(timeout, remaining))
-
-
-def _chained(relations: list[str]) -> str | None:
-    """The relation a chain of these relations establishes between its ends."""
-    directions = {r[0] for r in relations if r != "="}
-    if len(directions) > 1:
-        return None
-    if not directions:
-        return "="
-    (direction,) = directions
-    strict = any(r in ("<", ">") for r in relations)
-    return direction if strict else direction + "="
-
-
-def _worst(verdicts: list[StepVerdict]) -> str:
-    outcomes = {v.outcome for v in verdicts}
-    return next(o for o in (INVALID, UNDECIDED, VALID) if o in outcomes)
 
 
 # --- the work done in the child process ----------------------------------------------------------
@@ -301,28 +217,78 @@ class _Search(NamedTuple):
     counterexample: _Finding | None
 
 
-def _decide(lhs: sympy.Expr, relation: str, rhs: sympy.Expr) -> Iterator[_Finding]:
+def decide(lhs: sympy.Expr, relation: str, rhs: sympy.Expr) -> Iterator[_Finding]:
     """Prove, refute, or spot-check ``lhs relation rhs``; yields the best finding so far, ending with the verdict."""
     left, right = lhs.doit(), rhs.doit()
     difference = left - right
     free = left.free_symbols | right.free_symbols
     symbols = sorted((s for s in free if isinstance(s, sympy.Symbol)), key=sympy.default_sort_key)
     if relation != "=":
-        proof = _sign_proof(difference, relation) or _sturm_proof(difference, relation, symbols)
+        proof = _sign_proof(difference, relation)
         if proof:
             yield _Finding(VALID, proof)
             return
+    if difference == 0:
+        if holds(relation, 0):
+            yield _Finding(VALID, "sympy proves it: lhs and rhs evaluate to the same expression")
+        else:
+            point = next(_points(symbols), {})
+            yield _refuted(left, right, point, f"lhs and rhs evaluate to the same expression, never {relation} each other")
+        return
+    exact = _exact_decision(left, right, relation, symbols) if len(symbols) == 1 else None
+    if exact is not None:
+        yield exact
+        return
     search = _search(left, right, relation, symbols)
     if search.counterexample is not None:
         yield search.counterexample
         return
+    sliced = _sliced_refutation(left, right, relation, symbols) if len(symbols) > 1 else None
+    if sliced is not None:
+        yield sliced
+        return
     yield _Finding(UNDECIDED, _spot_checked(search), spot_checks=search.checks)
+    residual = sympy.simplify(difference)
     if relation == "=":
         proof = _equality_proof(difference)
     else:
-        proof = _sign_proof(sympy.simplify(difference), relation)
+        proof = _sign_proof(residual, relation)
     if proof:
         yield _Finding(VALID, proof, spot_checks=search.checks)
+        return
+    yield _Finding(UNDECIDED, f"sympy could not reduce lhs - rhs = {_show(residual)}; {_spot_checked(search)}",
+                   spot_checks=search.checks)
+
+
+def _exact_decision(left: sympy.Expr, right: sympy.Expr, relation: str, symbols: list[sympy.Symbol]) -> _Finding | None:
+    """Decide a rational (in)equality in one variable exactly on its whole domain by isolating the real roots."""
+    (x,) = symbols
+    found = refute(left - right, relation, x)
+    if found is True and relation == "=":
+        return _Finding(VALID, f"sympy proves it: lhs - rhs = 0 as a rational function of {x}")
+    if found is True:
+        return _Finding(VALID, f"certified: lhs - rhs is rational in {x}; its sign was checked exactly between"
+                               " consecutive real roots (root isolation) on the whole domain")
+    return None if found is None else _refuted(left, right, {x: found[0]}, "exact root isolation")
+
+
+def _sliced_refutation(left: sympy.Expr, right: sympy.Expr, relation: str, symbols: list[sympy.Symbol]) -> _Finding | None:
+    """In several variables: exact root isolation along lines through spot points, parallel to each axis."""
+    difference = left - right
+    for x in symbols:
+        others = [s for s in symbols if s != x]
+        for point in itertools.islice(_points(others), 4):
+            found = refute(difference.xreplace(point), relation, x)
+            if isinstance(found, tuple):
+                return _refuted(left, right, {**point, x: found[0]}, f"exact root isolation along {x}")
+    return None
+
+
+def _refuted(left: sympy.Expr, right: sympy.Expr, point: dict[sympy.Symbol, sympy.Expr], how: str) -> _Finding:
+    values = (left.xreplace(point).doit(), right.xreplace(point).doit())
+    shown = (_show(values[0]), _show(values[1]))
+    where = ", ".join(f"{s} = {_show(v)}" for s, v in point.items())
+    return _Finding(INVALID, f"fails at {where} ({how}): lhs = {shown[0]}, rhs = {shown[1]}", tuple(point.items()), shown)
 
 
 def _equality_proof(difference: sympy.Expr) -> str | None:
@@ -351,61 +317,6 @@ def _sign_proof(difference: sympy.Expr, relation: str) -> str | None:
     return None
 
 
-def _sturm_proof(difference: sympy.Expr, relation: str, symbols: list[sympy.Symbol]) -> str | None:
-    """Certify the sign of a polynomial in one real variable on its domain by counting real roots (Sturm).
-
-    ``p > 0`` on a connected domain when ``p`` has no root there and is positive
-    somewhere; ``p >= 0`` when its factors of odd multiplicity have no root inside.
-    """
-    if len(symbols) != 1 or not symbols[0].is_real:
-        return None
-    (x,) = symbols
-    sign = 1 if relation in (">", ">=") else -1
-    try:
-        poly = sympy.Poly(sign * difference, x, domain="QQ")
-    except sympy.polys.polyerrors.BasePolynomialError:
-        return None
-    domain = _domain(x)
-    if poly.is_zero:
-        return "sympy proves it: lhs - rhs = 0" if relation in ("<=", ">=") else None
-    if relation in ("<", ">"):
-        holds = _roots(poly, domain, closed=True) == 0 and _positive_somewhere(poly)
-    else:
-        odd = sympy.Poly(1, x, domain="QQ")
-        for factor, multiplicity in poly.sqf_list()[1]:
-            if multiplicity % 2:
-                odd *= factor
-        holds = _roots(odd, domain, closed=False) == 0 and _positive_somewhere(poly)
-    if not holds:
-        return None
-    where = {"real": f"all real {x}", "positive": f"{x} > 0", "nonnegative": f"{x} >= 0"}[domain]
-    return f"certified: lhs - rhs is a polynomial in {x} whose sign is fixed for {where} (Sturm root count)"
-
-
-def _domain(x: sympy.Symbol) -> str:
-    """The interval a real symbol ranges over, as far as the Sturm rule distinguishes: real, positive, nonnegative."""
-    if x.is_positive:
-        return "positive"
-    return "nonnegative" if x.is_nonnegative else "real"
-
-
-def _roots(poly: sympy.Poly, domain: str, *, closed: bool) -> int:
-    """Distinct real roots in the domain (with 0 counted for a nonnegative domain only when ``closed``)."""
-    if domain == "real":
-        return int(poly.count_roots())
-    at_zero = poly(0) == 0
-    return int(poly.count_roots(0, None)) - int(at_zero and not (closed and domain == "nonnegative"))
-
-
-def _positive_somewhere(poly: sympy.Poly) -> bool:
-    """The sign at the first of 1, 2, ..., deg + 1 that is not a root (every domain here contains them)."""
-    for point in range(1, poly.degree() + 2):
-        value = poly(point)
-        if value != 0:
-            return bool(value > 0)
-    return False
-
-
 def _search(left: sympy.Expr, right: sympy.Expr, relation: str, symbols: list[sympy.Symbol]) -> _Search:
     """Evaluate both sides at rational points; stop at the first point where the step provably fails."""
     checks, numeric = 0, False
@@ -415,7 +326,7 @@ def _search(left: sympy.Expr, right: sympy.Expr, relation: str, symbols: list[sy
             continue
         sign = _sign(values[0] - values[1])
         numeric = numeric or not all(v.is_Rational for v in values)
-        if sign is not None and not _holds(relation, sign):
+        if sign is not None and not holds(relation, sign):
             shown = (_show(values[0]), _show(values[1]))
             where = " at " + ", ".join(f"{s} = {v}" for s, v in point.items()) if point else ""
             exact = all(v.is_Rational for v in values)
@@ -468,15 +379,13 @@ def _sign(number: sympy.Expr) -> int | None:
     return 1 if approximation > 0 else -1
 
 
-def _holds(relation: str, sign: int) -> bool:
-    return {"=": sign == 0, "<": sign < 0, "<=": sign <= 0, ">": sign > 0, ">=": sign >= 0}[relation]
-
-
 def _show(value: sympy.Expr) -> str:
     """Exact text of a value (shortened when long), with a decimal approximation when it is irrational."""
     text = sympy.sstr(value)
     if len(text) > _SHOWN:
         text = f"{text[:_SHOWN]}... ({len(text)} characters)"
+        if value.is_Rational:
+            return f"{text} ≈ {sympy.sstr(value.evalf(6))}"
     if value.is_Number or value.free_symbols:
         return text
     return f"{text} ≈ {sympy.sstr(value.evalf(15))}"
