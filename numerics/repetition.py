@@ -163,7 +163,7 @@ def series(P: np.ndarray) -> Estimate:
     return Estimate(
         value=total,
         interval=(total - rounding, total + tail + rounding),
-        method="truncated series sum_{k<=K} tr(Q^k) + rigorous tail bound n ||Q^(K+1)||_inf m/(1-||Q^m||_inf)",
+        method="truncated series Σ_{k ≤ K} tr(Qᵏ) + rigorous tail bound n ‖Qᴷ⁺¹‖_∞ m/(1 − ‖Qᵐ‖_∞)",
         n=terms,
         details={
             "terms": terms,

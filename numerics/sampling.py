@@ -894,7 +894,7 @@ def cgmh(length: int, vocab: int, hastings: int, chains: int, steps: int, seed: 
     start = sentence_draws(rng, length, vocab, chains)
     run = run_chains(rng, start, cgmh_chain(length, vocab, bool(hastings)), steps, observe=lambda t: (t >= 0).sum(axis=1))
     return run.estimate(
-        f"{chains} CGMH chains from pi ({vocab} words, length <= {length}), {steps} insert/delete/replace steps each",
+        f"{chains} CGMH chains from pi ({vocab} words, length ≤ {length}), {steps} insert/delete/replace steps each",
         seed,
         {
             "counts": np.bincount(sentence_cells(run.final), minlength=2 * length),

@@ -384,7 +384,7 @@ def margin_descent(n: int, k: int, eps: float, eta: float, spread: float, rows: 
         }
     return Estimate(
         value=float(runs["full"]["margins"].mean()),
-        method=f"gradient descent on logits, step {eta:g}, {rows} rows; margin bracket at the first step with loss <= eps",
+        method=f"gradient descent on logits, step {eta:g}, {rows} rows; margin bracket at the first step with loss ≤ eps",
         n=rows,
         seed=seed,
         interval=runs["full"]["interval"],

@@ -60,7 +60,7 @@ def mean_with_batches(values: np.ndarray, method: str, seed: int | None, batches
     return Estimate(
         value=mean,
         stderr=stderr,
-        method=f"{method}; s.e. s/sqrt(m), checked by {count} batch means",
+        method=f"{method}; s.e. s/√m, checked by {count} batch means",
         n=int(np.size(values)),
         seed=seed,
         details=details,

@@ -164,14 +164,14 @@ def _require_positive(eigenvalues: np.ndarray, kept: np.ndarray, n: int, d: int)
         return
     rank = covariance_rank(eigenvalues)
     cause = (
-        f"N = {n} samples <= d = {d} dimensions, so rank <= N - 1 = {n - 1}"
+        f"N = {n} samples ≤ d = {d} dimensions, so rank ≤ N − 1 = {n - 1}"
         if n <= d
         else "the centred data are linearly dependent (repeated or collinear points)"
     )
     raise NumericError(
         f"sample covariance is singular: numerical rank {rank} < {kept.size} kept components ({cause}); "
-        f"Lambda^(-1/2) would be inf/NaN. Pass eps > 0 for the ridge Sigma + eps*tr(Sigma)/d*I, "
-        f"or keep k <= {rank} components"
+        f"Λ^-½ would be inf/NaN. Pass eps > 0 for the ridge Σ + eps·tr(Σ)/d·I, "
+        f"or keep k ≤ {rank} components"
     )
 
 

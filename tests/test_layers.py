@@ -19,17 +19,19 @@ PACKAGE = Path(twofold.__file__).parent
 
 # docs/architecture.md draws these layers; a module may import its own layer (without a cycle) and the ones below.
 LAYERS = {
-    "contract": 0, "texescape": 0, "plaintext": 0, "parsing": 0, "sandbox": 0,
+    "contract": 0, "texescape": 0, "plaintext": 0, "parsing": 0, "sandbox": 0, "refute": 0, "transfer": 0,
+    "dask_local": 0,
     "model": 1,
-    "derivation": 2, "crosscheck": 2, "stepcheck": 2,
+    "derivation": 2, "crosscheck": 2, "stepcheck": 2, "store": 2, "grid": 2, "sweep_stats": 2,
     "theorems": 3, "numerics": 3, "claims": 3, "drawings": 3,
-    "registry": 4, "runner": 4, "audit": 4, "power": 4, "api": 4,
-    "report": 5, "display": 5, "sheet": 5, "figures": 5,
-    "cli": 6, "clidoc": 6, "pytest_plugin": 6, "__main__": 6,
+    "registry": 4, "runner": 4, "audit": 4, "power": 4, "api": 4, "executors": 4, "sweeps": 4,
+    "diagnosis": 4, "chain": 4, "learn": 4,
+    "report": 5, "display": 5, "sheet": 5, "figures": 5, "sweep_report": 5,
+    "cli": 6, "cli_sweep": 6, "cli_learn": 6, "clidoc": 6, "pytest_plugin": 6, "__main__": 6, "serve": 6,
 }
-RENDERERS = ("report", "display", "sheet", "figures")
+RENDERERS = ("report", "display", "sheet", "figures", "sweep_report")
 # What a renderer never reaches, not even inside a function: it is given verdicts and families.
-RUNS_OR_LOOKS_UP = {"registry", "runner", "api", "audit", "power", "claims", "cli"}
+RUNS_OR_LOOKS_UP = {"registry", "runner", "api", "audit", "power", "claims", "cli", "executors", "sweeps", "learn"}
 # Jupyter hooks (Claim._repr_latex_, VerdictTable._repr_html_, ...) hand the object to the renderer at display time.
 LATE_BINDINGS = {("model", "display"), ("api", "display")}
 

@@ -198,7 +198,7 @@ def test_deficiency_is_d_minus_n_plus_one(n: int, d: int) -> None:
 
 def test_strict_whitening_names_the_condition() -> None:
     data = numeric.cone_embeddings(16, 64, 1.0, 3.0, seed=0)
-    with pytest.raises(NumericError, match=r"N = 16 samples <= d = 64 dimensions, so rank <= N - 1 = 15"):
+    with pytest.raises(NumericError, match=r"N = 16 samples ≤ d = 64 dimensions, so rank ≤ N − 1 = 15"):
         numeric.whitening(data)
 
 

@@ -175,15 +175,15 @@ def _telescoping(proof: Proof) -> None:
 def _log_derivative(proof: Proof) -> None:
     f = sympy.Function("chi")
     proof.equal(
-        "log-derivative of chi = sum of 1/(x - lambda), induction step",
+        r"log-derivative $\chi'/\chi = \sum_i 1/(x - \lambda_i)$, induction step",
         sympy.diff((x - lam) * f(x), x) / ((x - lam) * f(x)),
         1 / (x - lam) + sympy.diff(f(x), x) / f(x),
-        rule=r"$\chi_n = (x - \lambda_n) \chi_{n-1}$; so $\chi\'(1)/\chi(1) = \sum_i 1/(1 - \lambda_i)$",
+        rule=r"$\chi_n = (x - \lambda_n) \chi_{n-1}$; so $\chi'(1)/\chi(1) = \sum_i 1/(1 - \lambda_i)$",
         kind="general",
     )
     proof.equal(
         "one term", sympy.Add(1 / (1 - lam), -1, evaluate=False), lam / (1 - lam),
-        rule="so sum lambda/(1-lambda) = chi'(1)/chi(1) - n", kind="general",
+        rule=r"so $\sum_i \lambda_i/(1-\lambda_i) = \chi'(1)/\chi(1) - n$", kind="general",
     )
 
 
@@ -191,14 +191,14 @@ def _two_by_two(proof: Proof) -> None:
     disc = sympy.sqrt((a - d) ** 2 + 4 * b * c)
     eigen_sum = sum(e / (1 - e) for e in ((a + d - disc) / 2, (a + d + disc) / 2))
     proof.equal(
-        "2x2 symbolic Q: resolvent trace = eigenvalue sum",
+        r"symbolic $2\times 2$ $Q$: resolvent trace $=$ eigenvalue sum",
         resolvent_trace(SYMBOLIC_Q),
         eigen_sum,
         rule=r"eigenvalues $(a + d \mp \sqrt{(a - d)^2 + 4bc})/2$",
         kind="general",
     )
     proof.equal(
-        "2x2 symbolic Q: eigenvalue sum = chi'(1)/chi(1) - 2",
+        r"symbolic $2\times 2$ $Q$: eigenvalue sum $= \chi'(1)/\chi(1) - 2$",
         eigen_sum,
         log_derivative_sum(charpoly(SYMBOLIC_Q)),
         rule="log-derivative",

@@ -204,7 +204,7 @@ def definition(n: int, k: int) -> Derivation:
             kind="instance",
         )
     return proof.finish(
-        result=Matrix(exact),
+        result=sympy.ImmutableMatrix(exact),
         conclusion=rf"p^{{({k})}} \text{{ is a distribution on }} \Omega_{{{k}}}",
         proved_for=r"all $n$, $1 \le k \le n$ and real logits (sum and $k = 1$)",
     )
@@ -378,7 +378,7 @@ def gradient(n: int, k: int, t_rank: int) -> Derivation:
             shown=(sympy.Function(r"\nabla L_k")(*s), sympy.Function(r"(p^{(k)} - e_t)\mathbb{1}_{\Omega_k}")(*s)),
         )
     return proof.finish(
-        result=Matrix(exact),
+        result=sympy.ImmutableMatrix(exact),
         conclusion=r"\nabla_s L_k = (p^{(k)} - e_t)\,\mathbb{1}_{\Omega_k}",
         proved_for=r"all $n$, $k$ and real logits with $t \in \Omega_k$, $s_k > s_{k+1}$",
     )
@@ -396,7 +396,7 @@ def _variant_gradient_full_softmax(n: int, k: int, t_rank: int) -> Derivation:
     weights = _instance_weights(n)
     total = sum(weights)
     wrong = [Rational(w, total) - (1 if i == t_rank - 1 else 0) for i, w in enumerate(weights)]
-    return Derivation(right.steps, Matrix(wrong), right.conclusion)
+    return Derivation(right.steps, sympy.ImmutableMatrix(wrong), right.conclusion)
 
 
 def _variant_definition_full_normaliser(n: int, k: int) -> Derivation:
@@ -405,7 +405,7 @@ def _variant_definition_full_normaliser(n: int, k: int) -> Derivation:
     weights = _instance_weights(n)
     total = sum(weights)
     wrong = [Rational(w, total) if i < k else Integer(0) for i, w in enumerate(weights)]
-    return Derivation(right.steps, Matrix(wrong), right.conclusion)
+    return Derivation(right.steps, sympy.ImmutableMatrix(wrong), right.conclusion)
 
 
 def competitor_counts(n: int, k: int) -> tuple[int, int, int]:

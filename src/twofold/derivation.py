@@ -135,8 +135,13 @@ class Proof:
     def finish(self, result: Any, conclusion: str, *, proved_for: str = "") -> Derivation:
         """The derivation; ``proved_for`` (LaTeX, e.g. ``r"all even $n \\ge 2$"``) when general steps carry the claim.
 
-        Claiming generality needs at least one ``general`` step.
+        Claiming generality needs at least one ``general`` step; the result is part of a frozen record, so it
+        must be hashable (an ``ImmutableMatrix``, not a ``Matrix``).
         """
+        try:
+            hash(result)
+        except TypeError:
+            raise TypeError(f"a derivation's result must be immutable (e.g. sympy.ImmutableMatrix), got {type(result).__name__}") from None
         if proved_for and not any(step.kind == "general" for step in self._steps):
             raise ValueError(f"a derivation proved for {proved_for} needs at least one general step")
         return Derivation(steps=tuple(self._steps), result=result, conclusion=conclusion, proved_for=proved_for)

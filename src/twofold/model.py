@@ -20,6 +20,7 @@ import sympy
 
 from twofold.contract import DerivationError, Estimate, HypothesisError, NumericError, ParameterError, jsonable
 from twofold.parsing import IndexedFunction
+from twofold.plaintext import to_unicode
 
 Params = Mapping[str, Any]
 
@@ -448,8 +449,9 @@ class Claim:
         try:
             derivation = self.derive(params)
         except DerivationError as exc:
-            failures.append(f"derivation: {exc}")
-            derivation = Derivation(steps=exc.completed, result=None, conclusion=f"does not go through: {exc}")
+            said = f"step '{to_unicode(exc.step_description)}' does not check: {exc.reason}"
+            failures.append(f"derivation: {said}")
+            derivation = Derivation(steps=exc.completed, result=None, conclusion=f"does not go through: {said}")
         except Exception as exc:  # noqa: BLE001 - one claim's bug is that claim's FAIL
             failures.append(_internal("derivation", exc))
         try:

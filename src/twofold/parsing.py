@@ -379,7 +379,10 @@ def _name(text: str, start: int, tokens: list[_Token]) -> int:
 
 
 def _internal(name: str) -> str:
-    """The parser's spelling of a typed name: ``lambda`` (a Python keyword) gets a suffix no typed name can have."""
+    """The parser's spelling of a typed name: ``lambda`` (a Python keyword; also sympy's spelling ``lamda``)
+    gets a suffix no typed name can have."""
+    if name == "lamda":
+        name = "lambda"
     return name + _KEYWORD if keyword.iskeyword(name) else name
 
 
@@ -890,7 +893,7 @@ class _Vocabulary:
         return self.symbols.get(name)
 
     def describe(self) -> str:
-        symbols = ", ".join(sorted(s.name for s in self.symbols.values())) or "none"
+        symbols = ", ".join(sorted(_shown_name(key) for key in self.symbols)) or "none"
         functions = ", ".join([*FUNCTIONS, "Sum", "diff", *(f"{name}_<n>" for name in self.indexed)])
         return f"symbols: {symbols}; constants: pi, E, e; functions: {functions}"
 

@@ -189,7 +189,7 @@ def _grid(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) ->
         0,
         r"grid points violating $\mathrm{SM} < s^* \Rightarrow \mathrm{MSE_{trig}} > \mathrm{MSE_{pos}}$ or "
         r"$\mathrm{SM} \ge 1 \Rightarrow \mathrm{MSE_{trig}} \le \mathrm{MSE_{pos}}/2$",
-        detail=f"{int(small.sum())} points with SM < s*, {int(np.sum(sm >= 1))} with SM >= 1",
+        detail=f"{int(small.sum())} points with SM < s*, {int(np.sum(sm >= 1))} with SM ≥ 1",
     )
     exact_values = np.array(values.tolist(), dtype=float)
     numeric_values = np.column_stack([trig, pos])
@@ -484,7 +484,7 @@ FAMILY = Family(
                 Hypothesis(
                     "m <= d",
                     lambda p: p["m"] <= p["d"],
-                    "all m frequencies must be mutually orthogonal (one block): m <= d",
+                    "all m frequencies must be mutually orthogonal (one block): m ≤ d",
                     witness={"d": 2, "m": 8},
                     latex=r"$m \le d$",
                 ),

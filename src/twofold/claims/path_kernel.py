@@ -278,7 +278,7 @@ def _descent_compare(derivation: Derivation, estimate: Estimate, p) -> Compariso
         ),
         dataclasses.replace(
             crosscheck.relative_error(constant, estimate.part("linear_leading_constant"), rtol=CONSTANT_TOL),
-            method=rf"Richardson limit of $(f^{{GD}} - f_T)/\eta$ within relative $10^{{-4}}$ of the exact $C$",
+            method=rf"Richardson limit of $(f^{{\mathrm{{gd}}}} - f_T)/\eta$ within relative $10^{{-4}}$ of the exact $C$",
         ),
     )
 
@@ -412,7 +412,7 @@ FALSE_VARIANTS = (
     FalseVariant(
         "path_kernel.descent_order",
         "missing learning rate",
-        r"the GD error divided by $T$ instead of $\eta$: the learning rate missing from $(f^{GD} - f_T)/\eta$",
+        r"the GD error divided by $T$ instead of $\eta$: the learning rate missing from $(f^{\mathrm{gd}} - f_T)/\eta$",
         estimate=_variant_descent_without_rate,
     ),
 )
@@ -641,7 +641,7 @@ FAMILY = Family(
                 Hypothesis(
                     "small steps",
                     lambda p: p["ratio"] <= 0.25,
-                    "the coarsest step must satisfy eta c lambda_max(K_0) <= 1/4 so the ladder is in the asymptotic regime",
+                    "the coarsest step must satisfy η c λ_max(K₀) ≤ 1/4 so the ladder is in the asymptotic regime",
                     witness={"ratio": 3.0},
                     latex=r"small steps, $\eta c\lambda_{\max}(K_0) \le \frac14$",
                 ),
@@ -661,7 +661,7 @@ FAMILY = Family(
                 Probe(
                     "relative",
                     2 * CONSTANT_TOL,
-                    r"twice the relative tolerance $10^{-4}$ of the Richardson limit of $(f^{GD} - f_T)/\eta$",
+                    r"twice the relative tolerance $10^{-4}$ of the Richardson limit of $(f^{\mathrm{gd}} - f_T)/\eta$",
                     key="linear_leading_constant",
                     index=1,
                 ),

@@ -79,8 +79,8 @@ def _cycle_outweighs_block(p: dict[str, Any]) -> bool:
 PHRASE_CYCLE = Hypothesis(
     "phrase cycle outweighs the block",
     _cycle_outweighs_block,
-    "sufficient for the rise: the Q_t-weight (t/n)^2 ((1-t) + t/n)^(2m) of the cycle through the phrase must exceed "
-    "r^-(m+1), i.e. its geometric mean must beat rho(Q_0) = 1/r",
+    "sufficient for the rise: the Q_t-weight (t/n)² ((1 − t) + t/n)²ᵐ of the cycle through the phrase must exceed "
+    "r⁻⁽ᵐ⁺¹⁾, i.e. its geometric mean must beat rho(Q_0) = 1/r",
     witness={"lead_in": 3, "block": 4, "mix": 0.2},
 )
 

@@ -171,7 +171,7 @@ def _slack() -> Parameter:
 ENVELOPE = Hypothesis(
     "envelope M q >= rho",
     lambda p: p["slack"] >= 1,
-    "the envelope M = slack * sup rho/q must dominate the target (slack >= 1)",
+    "the envelope M = slack * sup rho/q must dominate the target (slack ≥ 1)",
     witness={"slack": 0.5},
     latex=r"$M q \ge \rho$",
 )

@@ -217,7 +217,7 @@ FAMILY = Family(
             estimate=lambda p, seed: numeric.shift_change(p["n"], p["shift"], p["samples"], seed),
             compare=_shift_change,
             resolution=(Probe("relative", 2e-9, "twice the relative tolerance $10^{-9}$ (the rounding allowance is $7u$ at $n = 4$)"),),
-            symbols=tuple(sympy.symbols("x_1 x_2 x_3 c", real=True)),
+            symbols=tuple(sympy.symbols("x x_1 x_2 x_3 c", real=True)),
             functions=(TRUNCATION,),
         ),
         Claim(

@@ -75,7 +75,7 @@ SHEAR = Parameter(
 FULL_RANK = Hypothesis(
     "N > d",
     lambda p: p["n"] > p["d"],
-    "the sample covariance has rank <= N - 1, so it is invertible only if N > d",
+    "the sample covariance has rank ≤ N − 1, so it is invertible only if N > d",
     witness={"n": 32},
     latex=r"$N > d$",
 )
@@ -428,7 +428,7 @@ FAMILY = Family(
                 Hypothesis(
                     "N <= d",
                     lambda p: p["n"] <= p["d"],
-                    "the claim is about N <= d samples",
+                    "the claim is about N ≤ d samples",
                     witness={"n": 40, "d": 32},
                     latex=r"$N \le d$",
                 ),
