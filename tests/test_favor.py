@@ -416,10 +416,11 @@ def test_attention_identity_at_practical_sizes() -> None:
 
 @pytest.mark.parametrize("mistake", twofold.registry.family("favor").mistakes, ids=lambda m: m.name)
 def test_every_mistake_is_invalid(mistake) -> None:
+    from twofold.parsing import symbol_table
     from twofold.stepcheck import check_text
 
     claim = twofold.get_claim(mistake.claims[0])
-    symbols = {symbol.name: symbol for symbol in claim.symbols}
+    symbols = symbol_table(claim.symbols)
     assert check_text(mistake.wrong, symbols, claim.functions, timeout=10).outcome == "invalid"
 
 

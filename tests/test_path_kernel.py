@@ -326,12 +326,13 @@ def test_interval_rate_matches_the_numeric_kernel_sum_at_scale() -> None:
 
 
 def test_mistakes_are_invalid_steps() -> None:
+    from twofold.parsing import symbol_table
     from twofold.stepcheck import check_text
 
     assert len(family.FAMILY.mistakes) >= 3
     for mistake in family.FAMILY.mistakes:
         claim = twofold.get_claim(mistake.claims[0])
-        symbols = {symbol.name: symbol for symbol in claim.symbols}
+        symbols = symbol_table(claim.symbols)
         assert check_text(mistake.wrong, symbols).outcome == "invalid", mistake.name
 
 

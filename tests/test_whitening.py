@@ -156,7 +156,7 @@ def test_truncation_works_below_full_rank() -> None:
     whitened = numeric.whitening(data, k=15).apply(data)
     assert np.all(np.isfinite(whitened))
     assert np.abs(whitened.T @ whitened / 16 - np.eye(15)).max() < 1e-8
-    with pytest.raises(NumericError, match="keep k <= 15"):
+    with pytest.raises(NumericError, match="keep k ≤ 15"):
         numeric.whitening(data, k=16)
 
 
@@ -234,8 +234,8 @@ def test_whitening_never_returns_non_finite_values(n: int, extra: int, eps: floa
     ("claim_id", "hypothesis", "fragment"),
     [
         ("whitening.whitens", "N > d", "31 >= 64 is false"),
-        ("whitening.whitening_class", "R orthogonal", "$S$ is orthogonal"),
-        ("whitening.cosine_invariant", "R orthogonal", "$S$ is orthogonal"),
+        ("whitening.whitening_class", "R orthogonal", "step 'S is orthogonal' does not check"),
+        ("whitening.cosine_invariant", "R orthogonal", "step 'S is orthogonal' does not check"),
         ("whitening.truncation_pca", "decreasing order", "1/57 > 1/56 is false"),
         ("whitening.streaming", "between-batch term", "between-batch weights"),
         ("whitening.rank_deficient", "general position", "rank() = 13"),
