@@ -57,17 +57,20 @@ def timed(name: str, make: type[Executor] | object, tasks: list[Task]) -> Timing
     return Timing(name, len(tasks), ready - start, done - ready, tuple(without_wall_times(v.to_dict()) for v in verdicts))
 
 
-def executors(claim: str) -> dict[str, object]:
-    return {
+def executors(claim: str, dask: bool) -> dict[str, object]:
+    """The executors measured; the quick mode leaves out Dask, whose cluster start-up (5-7 s) would dominate a
+    smoke run and which tests/test_executors.py already runs on a real LocalCluster."""
+    found = {
         "serial": SerialExecutor,
         f"local pool, {JOBS} processes": lambda: LocalExecutor(JOBS, preload=[claim]),
         f"dask LocalCluster, {JOBS} workers": lambda: DaskExecutor(JOBS, preload=[claim]),
     }
+    return found if dask else dict(list(found.items())[:2])
 
 
-def measure(claim: str, tasks: list[Task]) -> list[Timing]:
+def measure(claim: str, tasks: list[Task], dask: bool = True) -> list[Timing]:
     timed("warm-up", SerialExecutor, tasks[:1])  # imports and caches of this process, as a warm worker has them
-    return [timed(name, make, tasks) for name, make in executors(claim).items()]
+    return [timed(name, make, tasks) for name, make in executors(claim, dask).items()]
 
 
 def table(timings: list[Timing], serial: Timing) -> str:
@@ -86,7 +89,7 @@ def section(quick: bool = False) -> Section:
     long_count, short_count = SIZES[quick]
     long_tasks = [Task(LONG, seed, "quick") for seed in range(long_count)]
     short_tasks = [Task(SHORT, seed, "quick") for seed in range(short_count)]
-    long_timings, short_timings = measure(LONG, long_tasks), measure(SHORT, short_tasks)
+    long_timings, short_timings = measure(LONG, long_tasks, dask=not quick), measure(SHORT, short_tasks, dask=not quick)
     serial_long, serial_short = long_timings[0], short_timings[0]
     overheads = [
         (t.executor, (JOBS * t.run - serial_short.run) / t.tasks * 1e3) for t in short_timings[1:]

@@ -11,7 +11,7 @@ import twofold
 from twofold import crosscheck
 from twofold.contract import Estimate
 from twofold.plaintext import math_to_unicode, to_unicode
-from twofold.texescape import tex_escape, tex_identifier, tex_text
+from twofold.texescape import is_latex_text, tex_escape, tex_identifier, tex_text
 
 PSEUDO_MATH = ("<=", ">=", "!=", "**", "^(", "sqrt(", "->", "|z| =")
 
@@ -100,3 +100,15 @@ def test_combined_comparisons_keep_every_level() -> None:
 def test_every_claim_title_reads_in_the_terminal() -> None:
     for claim in twofold.all_claims():
         assert to_unicode(claim.title).strip(), claim.id
+
+
+def test_combining_accents_from_the_terminal_text_become_math_accents() -> None:
+    """Details are plain text written with readable Unicode (``|v̂ - v|``); the sheet shows the accent, not U+0302."""
+    assert tex_escape("|v\u0302 - v| and x\u0303") == r"\textbar{}\ensuremath{\hat{v}} - v\textbar{} and \ensuremath{\tilde{x}}"
+    assert tex_escape("\u0302") == r"\texttt{[U+0302]}"  # an accent on nothing stays visible
+
+
+def test_probe_reasons_are_latex_text_in_the_sheet_and_unicode_in_the_terminal() -> None:
+    probe = twofold.get_claim("favor.orthogonal_unbiased").resolution[-1]
+    assert is_latex_text(probe.latex()) and tex_text(probe.latex()) == probe.latex()
+    assert "$" not in to_unicode(probe.latex()) and r"\texttt" not in to_unicode(probe.latex())

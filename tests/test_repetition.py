@@ -202,7 +202,7 @@ def test_not_greedy_counterexample() -> None:
 
 def test_temperature_is_not_monotone() -> None:
     """Temperature flattening P ~ w^beta, beta = 6 -> 5 -> 4 -> 3, raises rho(Q) (certified exactly)."""
-    with pytest.raises(DerivationError, match="rho decreases from step 0 to 1"):
+    with pytest.raises(DerivationError, match=r"\\rho\$ decreases from step 0 to 1"):
         exact.flattening(TEMPERATURE_COUNTEREXAMPLE, scheme=1, grid=6)
     rho = numeric.spectral_radius(numeric.hadamard_square(numeric.ladder(TEMPERATURE_COUNTEREXAMPLE, 1, np.arange(7), 6)))
     assert np.all(np.diff(rho[:4]) > 1e-3)

@@ -107,7 +107,7 @@ def _rho_below_one(proof: Proof, chi: Poly) -> None:
         sympy.Function("N_real")(chi.as_expr(), sympy.Interval(1, oo)),
         "=",
         Integer(0),
-        rule="Sturm count; rho(Q) is a real eigenvalue (Perron-Frobenius)",
+        rule=r"Sturm count; $\rho(Q)$ is a real eigenvalue (Perron--Frobenius)",
         holds=count == 0,
         check=f"Poly(chi_Q).count_roots(1, oo) = {count}; chi_Q(1) = {chi.eval(1)}; rho(Q) = {sympy.N(perron_root(chi), 15)}",
     )
@@ -121,7 +121,7 @@ def _geometric_series(proof: Proof) -> None:
         sympy.Sum(lam**k, (k, 1, oo)),
         "=",
         lam / (1 - lam),
-        rule="converges iff |lambda| < 1: for every eigenvalue iff rho(Q) < 1",
+        rule=r"converges iff $|\lambda| < 1$: for every eigenvalue iff $\rho(Q) < 1$",
         holds=sympy.cancel(value - lam / (1 - lam)) == 0 and condition == (sympy.Abs(lam) < 1),
         check=f"sympy.summation(lambda**k, (k, 1, oo)) = {sympy.sstr(value)} if {sympy.sstr(condition)}",
         kind="general",
@@ -240,7 +240,7 @@ def series_identity(weights: Weights) -> Derivation:
     terms = Q.rows
     partial = sum((Q**j).trace() for j in range(1, terms + 1))
     proof.equal(
-        f"instance: partial sum to K = {terms} plus exact remainder",
+        f"instance: partial sum to $K = {terms}$ plus exact remainder",
         partial + (Q ** (terms + 1) * (sympy.eye(Q.rows) - Q).inv()).trace(),
         total,
         rule=r"$\sum_{k > K} Q^k = Q^{K+1} (I - Q)^{-1}$",
@@ -260,21 +260,21 @@ def _real_part_bound(proof: Proof) -> None:
     r"""For :math:`|\lambda| = r \le \rho < 1`: :math:`\operatorname{Re}\frac{\lambda}{1-\lambda} \le \frac{r}{1-r} \le \frac{\rho}{1-\rho}`."""
     eigenvalue = x_lam + I * y_lam
     real_part = proof.equal(
-        "real part of lambda/(1 - lambda), lambda = x + iy",
+        r"real part of $\lambda/(1 - \lambda)$, $\lambda = x + iy$",
         sympy.re(eigenvalue / (1 - eigenvalue)),
         (x_lam - x_lam**2 - y_lam**2) / ((1 - x_lam) ** 2 + y_lam**2),
-        rule="multiply by the conjugate of 1 - lambda",
+        rule=r"multiply by the conjugate of $1 - \lambda$",
         kind="general",
     )
     on_circle = proof.equal(
-        "in terms of r = |lambda|",
+        r"in terms of $r = |\lambda|$",
         real_part.subs(y_lam, sympy.sqrt(r**2 - x_lam**2)),
         (x_lam - r**2) / (1 - 2 * x_lam + r**2),
         rule="x^2 + y^2 = r^2",
         kind="general",
     )
     gap = proof.equal(
-        "gap to r/(1 - r)",
+        r"gap to $r/(1 - r)$",
         r / (1 - r) - on_circle,
         (1 + r) * (r - x_lam) / ((1 - r) * ((1 - r) ** 2 + 2 * (r - x_lam))),
         rule="common denominator",
@@ -289,7 +289,7 @@ def _real_part_bound(proof: Proof) -> None:
         kind="general",
     )
     monotone = proof.equal(
-        "r/(1 - r) is increasing",
+        r"$r/(1 - r)$ is increasing",
         rho / (1 - rho) - r / (1 - r),
         (rho - r) / ((1 - rho) * (1 - r)),
         rule="common denominator",
@@ -331,7 +331,7 @@ def spectral_bound(weights: Weights) -> Derivation:
         Symbol("R"),
         "<=",
         n * perron / (1 - perron),
-        rule="Sturm count of chi_Q on [R/(n+R), oo); rho is its largest real root",
+        rule=r"Sturm count of $\chi_Q$ on $[R/(n+R), \infty)$; $\rho$ is its largest real root",
         holds=above >= 1,
         check=f"R = {total}; Poly(chi_Q).count_roots({threshold}, oo) = {above}; "
         f"non-real eigenvalues: {n - chi.count_roots()}",
@@ -363,7 +363,7 @@ def _two_by_two_row_sums(proof: Proof) -> None:
     chi = SYMBOLIC_Q.charpoly(x).as_expr()
     low, high = a + b, c + d
     proof.equal(
-        "2x2: chi at the first row sum",
+        r"$2\times 2$: $\chi$ at the first row sum",
         chi.subs(x, low),
         -b * (high - low),
         rule="chi(x) = (x - a)(x - d) - bc",
@@ -408,7 +408,7 @@ def row_sum_bounds(weights: Weights) -> Derivation:
         perron,
         ">=",
         low,
-        rule="Sturm count: a real root in [s_min, oo), and rho is the largest",
+        rule=r"Sturm count: a real root in $[s_{\min}, \infty)$, and $\rho$ is the largest",
         holds=from_low >= 1,
         check=f"Poly(chi_Q).count_roots({low}, oo) = {from_low}",
     )
@@ -591,7 +591,7 @@ def greedy_cycle(weights: Weights, periods: int) -> Derivation:
     n = Q.rows
     multiplicity = multiplicity_of_one(chi)
     proof.certify(
-        "1 is an eigenvalue of Q",
+        r"1 is an eigenvalue of $Q$",
         sympy.Function("chi_Q")(Integer(1)),
         "=",
         Integer(0),
@@ -600,7 +600,7 @@ def greedy_cycle(weights: Weights, periods: int) -> Derivation:
         check=f"chi_Q(1) = {chi.eval(1)}; multiplicity of x - 1 in chi_Q: {multiplicity}; rho(Q) = {sympy.N(perron_root(chi), 15)}",
     )
     proof.equal(
-        "one-hot rows: Q = P o P = P", Q, P, rule="0^2 = 0, 1^2 = 1",
+        r"one-hot rows: $Q = P \circ P = P$", Q, P, rule=r"$0^2 = 0$, $1^2 = 1$",
         shown=(sympy.MatrixSymbol("Q", n, n), sympy.MatrixSymbol("P", n, n)),
     )
     sums = [sum(Q.row(i)) for i in range(n)]
@@ -653,13 +653,13 @@ def _row_flattening(proof: Proof, n: int) -> None:
     row = list(p[:-1]) + [1 - sum(p[:-1])]
     square_sum = sum(e**2 for e in row)
     proof.equal(
-        f"row sum of squares under mixing (n = {n})",
+        f"row sum of squares under mixing ($n = {n}$)",
         sum(((1 - t) * e + t / n) ** 2 for e in row) - Rational(1, n),
         (1 - t) ** 2 * (square_sum - Rational(1, n)),
-        rule="sum p = 1: both R3 bounds of rho(Q_t) shrink to 1/n like (1-t)^2",
+        rule=r"$\sum p = 1$: both R3 bounds of $\rho(Q_t)$ shrink to $1/n$ like $(1-t)^2$",
     )
     proof.compare(
-        "a row's sum of squares is at least 1/n",
+        r"a row's sum of squares is at least $1/n$",
         sum((e - Rational(1, n)) ** 2 for e in row),
         ">=",
         Integer(0),
@@ -667,7 +667,7 @@ def _row_flattening(proof: Proof, n: int) -> None:
     )
     uniform = charpoly(sympy.ones(n, n) / n**2)
     proof.certify(
-        "the uniform chain attains rho = 1/n, the global minimum",
+        r"the uniform chain attains $\rho = 1/n$, the global minimum",
         sympy.Function("rho")(Symbol("J") / n**2),
         "=",
         Rational(1, n),
@@ -709,7 +709,7 @@ def flattening(weights: Weights, scheme: int, grid: int) -> Derivation:
     for s in range(grid):
         lower, new, old = _compare_perron(polys[s + 1], polys[s])
         proof.certify(
-            f"rho decreases from step {s} to {s + 1}",
+            f"$\\rho$ decreases from step {s} to {s + 1}",
             Symbol(f"rho_{s + 1}"),
             "<",
             Symbol(f"rho_{s}"),
@@ -740,7 +740,7 @@ def mixing_raises_rho(weights: Weights, lead_in: int, mix: Rational) -> Derivati
     squares = [hadamard_square(start), hadamard_square(mixed)]
     bounds = [max(sum(Q.row(i)) for i in range(Q.rows)) for Q in squares]
     proof.certify(
-        f"the R3 bound falls under mixing (t = {mix})",
+        f"the R3 bound falls under mixing ($t = {mix}$)",
         Symbol("s_max(t)"),
         "<",
         Symbol("s_max(0)"),
@@ -751,7 +751,7 @@ def mixing_raises_rho(weights: Weights, lead_in: int, mix: Rational) -> Derivati
     polys = [charpoly(Q) for Q in squares]
     block = squares[0].rows - lead_in
     proof.certify(
-        "without mixing, rho = 1/r (the flat block; the phrase is transient)",
+        r"without mixing, $\rho = 1/r$ (the flat block; the phrase is transient)",
         sympy.Function("rho")(Symbol("Q_0")),
         "=",
         Rational(1, block),

@@ -105,6 +105,9 @@ def claim_record(claim: Claim) -> dict[str, Any]:
             for p in claim.parameters
         ],
         "hypotheses": [{"name": h.name, "message": h.message} for h in claim.hypotheses],
+        "resolution": [
+            {"unit": p.unit, "size": p.size, "key": p.key, "index": p.index, "reason": p.reason} for p in claim.resolution
+        ],
         "symbols": sorted(s.name for s in claim.symbols),
         "functions": [f"{f.name}_<n>" for f in claim.functions],
     }

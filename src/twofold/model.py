@@ -352,7 +352,7 @@ class Probe:
     (``stderr``, or ``details[stderr_key]`` entrywise for an array).  For ``sigma``
     probes the test also inflates that standard error tenfold and requires a FAIL:
     a z-test whose standard error nobody checks can be made to pass anything.
-    ``reason`` says where the size comes from (an error bound, a test level).
+    ``reason`` (LaTeX text) says where the size comes from (an error bound, a test level).
     """
 
     unit: str
@@ -369,6 +369,16 @@ class Probe:
             raise TypeError(f"probe unit must be one of {RESOLUTION_UNITS}, not {self.unit!r}")
         if not self.size > 0 or not self.directions or set(self.directions) - {1, -1}:
             raise TypeError("a probe needs a positive size and directions among +1, -1")
+
+    def latex(self) -> str:
+        r"""The probe in words, as LaTeX text: ``9 standard errors ($\sigma$) on \texttt{first\_entry}: <reason>``."""
+        where = "the value" if self.key is None else r"\texttt{" + self.key.replace("_", r"\_") + "}"
+        if self.index is not None:
+            where += f" (entry {self.index})"
+        return f"{self.size:.3g} {_PROBE_UNITS[self.unit]} on {where}: {self.reason}"
+
+
+_PROBE_UNITS = {"relative": "relative", "absolute": "absolute", "sigma": r"standard errors ($\sigma$)", "count": "in a count"}
 
 
 @dataclass(frozen=True)

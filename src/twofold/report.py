@@ -150,7 +150,8 @@ def _short(value: object, limit: int = 200) -> str:
 
 
 def print_explanation(console: Console, claim: Claim, verdict: Verdict) -> None:
-    """The claim, its hypotheses, the derivation step by step, the numeric evidence, the verdict."""
+    """The claim, its hypotheses, the derivation step by step, the numeric evidence and the resolution of the
+    comparison (what error it must reject), the verdict."""
     console.rule(f"{claim.id}: {to_unicode(claim.title)}")
     console.print(f"source: {claim.source}", highlight=False, markup=False)
     console.print(f"statement: {math_to_unicode(claim.statement)}", highlight=False, markup=False)
@@ -167,6 +168,8 @@ def print_explanation(console: Console, claim: Claim, verdict: Verdict) -> None:
         print_estimate(console, verdict.estimate)
     else:
         console.print("the estimator gave no trustworthy number (see the verdict)", style="red")
+    for probe in claim.resolution:
+        console.print(f"resolution: {to_unicode(probe.latex())}", highlight=False, markup=False)
     console.rule("verdict")
     style = "bold green" if verdict.passed else "bold red"
     console.print(verdict_summary(verdict), style=style, highlight=False, markup=False)

@@ -99,14 +99,7 @@ def _number(value: float, digits: int = 6) -> str:
 
 def resolution_lines(claim: Claim) -> tuple[str, ...]:
     """Each :class:`~twofold.model.Probe` of the claim in words (LaTeX): the error the cross-check must reject and why."""
-    units = {"relative": "relative", "absolute": "absolute", "sigma": r"standard errors ($\sigma$)", "count": "in a count"}
-    lines = []
-    for probe in claim.resolution:
-        where = "the value" if probe.key is None else rf"\texttt{{{tex_escape(probe.key)}}}"
-        if probe.index is not None:
-            where += f" (entry {probe.index})"
-        lines.append(f"{_number(probe.size, 3)} {units[probe.unit]} on {where}: {tex_escape(probe.reason)}")
-    return tuple(lines)
+    return tuple(tex_text(probe.latex()) for probe in claim.resolution)
 
 
 @dataclass(frozen=True)

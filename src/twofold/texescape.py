@@ -45,11 +45,21 @@ _UNICODE = {
 }
 
 
+_ACCENTS = {"\u0302": "hat", "\u0303": "tilde", "\u0304": "bar", "\u0307": "dot", "\u0308": "ddot"}
+
+
 def tex_escape(value: object) -> str:
-    """Text safe to typeset: LaTeX specials escaped, known Unicode mapped, other non-ASCII as U+XXXX."""
+    """Text safe to typeset: LaTeX specials escaped, known Unicode mapped (a letter with a combining accent,
+    as in ``v̂``, becomes ``\\hat{v}`` in math), other non-ASCII as U+XXXX."""
+    text = str(value)
     out = []
-    for char in str(value):
-        if char in _SPECIALS:
+    for index, char in enumerate(text):
+        accent = _ACCENTS.get(text[index + 1 : index + 2])
+        if accent and char.isascii() and char.isalpha():
+            out.append(rf"\ensuremath{{\{accent}{{{char}}}}}")
+        elif char in _ACCENTS and index > 0 and text[index - 1].isascii() and text[index - 1].isalpha():
+            continue
+        elif char in _SPECIALS:
             out.append(_SPECIALS[char])
         elif char in _UNICODE:
             out.append(_UNICODE[char])
