@@ -602,7 +602,9 @@ def _class_list(labels: np.ndarray) -> list[list[int]]:
     return sorted(classes.values())
 
 
-def mh_convergence(n: int, skew: int, bridge: float, chains: int, steps: int, max_steps: int, seed: int) -> Estimate:
+def mh_convergence(
+    n: int, skew: int, bridge: float, chains: int, steps: int, max_steps: int, seed: int, jump: bool = False
+) -> Estimate:
     r"""M3: structure of the ring chain, certified convergence of :math:`P^t` from every start, and chains from state 0.
 
     * value: the number of strongly connected components of the proposal graph
@@ -619,6 +621,9 @@ def mh_convergence(n: int, skew: int, bridge: float, chains: int, steps: int, ma
     * ``counts``: the states of ``chains`` independent chains started at 0 after ``steps`` sampled MH steps
       (:func:`ring_chain`, proposal sampled move by move): i.i.d. draws of :math:`P^{\mathrm{steps}}(0,\cdot)`.
 
+    ``jump`` (only for the known-false variant :func:`_variant_convergence_rejections_dropped`): rejections
+    are not counted as steps.
+
     An irreducible aperiodic chain (by the graph facts above) not certified mixed by ``max_steps`` raises
     :class:`NumericError` (the horizon is too short; the claim is not refuted); a reducible or periodic one
     runs to the cap, so its distance to :math:`\pi` shows.
@@ -626,6 +631,9 @@ def mh_convergence(n: int, skew: int, bridge: float, chains: int, steps: int, ma
     rng = np.random.default_rng(seed)
     weights = ring_weights(n, skew)
     proposal, kernel = ring_kernel(n, skew, 0.5, bridge)
+    transition = ring_chain(n, skew, 0.5, bridge, True)
+    if jump:
+        kernel, transition = _jump_kernel(kernel), _until_moved(transition)
     count, labels = csgraph.connected_components(proposal, directed=True, connection="strong")
     transitions = graph_structure(kernel)
     law = weights / weights.sum()
@@ -637,7 +645,7 @@ def mh_convergence(n: int, skew: int, bridge: float, chains: int, steps: int, ma
             f"{bound:.3g} > {MIXED_TV / 2:g}: raise max_steps"
         )
     limit = powers.matrix[0]
-    final = run_chains(rng, np.zeros(chains, dtype=int), ring_chain(n, skew, 0.5, bridge, True), steps, observe=lambda s: s).final
+    final = run_chains(rng, np.zeros(chains, dtype=int), transition, steps, observe=lambda s: s).final
     return Estimate(
         value=float(count),
         method="scipy csgraph strongly connected components of the proposal graph; certified $P^t$ by repeated squaring; chains from state 0",
@@ -656,6 +664,39 @@ def mh_convergence(n: int, skew: int, bridge: float, chains: int, steps: int, ma
             "counts": np.bincount(final, minlength=n),
         },
     )
+
+
+def _jump_kernel(kernel: scipy.sparse.csr_array) -> scipy.sparse.csr_array:
+    """The jump chain of ``kernel``: the diagonal (rejected) mass removed and every row renormalised over its moves."""
+    moves = kernel - scipy.sparse.diags_array(kernel.diagonal())
+    moves.eliminate_zeros()
+    out = np.asarray(moves.sum(axis=1)).ravel()
+    stuck = out == 0
+    scaled = scipy.sparse.diags_array(np.where(stuck, 0.0, 1.0 / np.where(stuck, 1.0, out))) @ moves
+    return scipy.sparse.csr_array(scaled + scipy.sparse.diags_array(stuck.astype(float)))
+
+
+def _until_moved(transition: Transition, tries: int = 10_000) -> Transition:
+    """The chain that proposes again after every rejection (up to ``tries`` times): a rejection is not a step."""
+
+    def step(rng: np.random.Generator, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        current, moved = states.copy(), np.zeros(states.size, dtype=bool)
+        for _ in range(tries):
+            waiting = np.flatnonzero(~moved)
+            if waiting.size == 0:
+                break
+            proposed, accepted = transition(rng, current[waiting])
+            current[waiting], moved[waiting] = proposed, accepted
+        return current, moved
+
+    return step
+
+
+def _variant_convergence_rejections_dropped(
+    n: int, skew: int, bridge: float, chains: int, steps: int, max_steps: int, seed: int
+) -> Estimate:
+    """Known-false: a rejected proposal is not counted as a step (the chain proposes again): the jump chain, not MH."""
+    return mh_convergence(n, skew, bridge, chains, steps, max_steps, seed, jump=True)
 
 
 # ---------------------------------------------------------------- M3 on a continuous target

@@ -32,6 +32,7 @@ first); laws are returned in that order.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from fractions import Fraction
@@ -698,6 +699,13 @@ def mh_convergence(n: int, skew: int, bridge: Rational, steps: int, symbolic: in
         result=Tuple(len(classes), period, Matrix(law), Matrix(sampled)),
         conclusion=r"P^t(x, \cdot) \to \pi \text{ for every } x",
     )
+
+
+def _variant_convergence_proposal_law(n: int, skew: int, bridge: Rational, steps: int) -> Derivation:
+    r"""Known-false: the limit taken to be the proposal's stationary law (uniform: the ring proposal is doubly stochastic), not :math:`\rho/Z`."""
+    right = mh_convergence(n, skew, bridge, steps)
+    classes, period, _, sampled = right.result
+    return dataclasses.replace(right, result=Tuple(classes, period, Matrix(normalise([Integer(1)] * n)), sampled))
 
 
 @cache

@@ -245,6 +245,19 @@ VARIANTS = (
         derive=lambda p: exact.mh_stationary(p["symbolic"], p["n"], p["skew"], _rational(p["lean"]), False),
     ),
     FalseVariant(
+        "sampling.mh_convergence", "rejection not counted as a step",
+        r"after a rejected proposal the chain proposes again instead of staying: the jump chain, whose limit is "
+        r"$\propto \rho(x)(1 - P(x,x))$",
+        estimate=lambda p, seed: numeric._variant_convergence_rejections_dropped(
+            p["n"], p["skew"], p["bridge"], p["chains"], p["steps"], p["max_steps"], seed
+        ),
+    ),
+    FalseVariant(
+        "sampling.mh_convergence", "limit is the proposal's stationary law",
+        r"the chain is said to converge to the proposal's invariant law (uniform on the ring) instead of $\rho/Z$",
+        derive=lambda p: exact._variant_convergence_proposal_law(p["n"], p["skew"], _rational(p["bridge"]), p["steps"]),
+    ),
+    FalseVariant(
         "sampling.gibbs_acceptance", "stale conditional",
         r"every coordinate redrawn from $\pi(x_i \mid x_{-i})$ of the \emph{old} state in one synchronous sweep",
         estimate=lambda p, seed: numeric._variant_gibbs_stale(p["dims"], p["values"], 1, p["chains"], p["steps"], seed),
