@@ -494,8 +494,8 @@ def mh_stationary(
 UNIT = 2.0**-53
 """Unit roundoff of float64."""
 
-TINY = 2.0**-1074
-"""Smallest subnormal: an underflowing product loses at most this much (absolute)."""
+TINY = 2.0**-1022
+"""Smallest normal float64: an underflowing product loses at most this much (absolute), gradual underflow or flush-to-zero."""
 
 
 def gamma(m: int) -> float:
@@ -511,11 +511,13 @@ def ring_kernel(n: int, skew: int, lean: float, bridge: float) -> tuple[scipy.sp
     :math:`\min(1, \rho_y q(x|y)/(\rho_x q(y|x)))`, the rest of the row stays on the diagonal.
     Returns ``(q without its diagonal, P)``, explicit zeros removed.
 
-    Rounding: each off-diagonal entry takes at most five roundings (the gate product, the
-    three operations of the ratio, the product with :math:`q`), so it is within :math:`\gamma_5`
-    relatively of the exact kernel at these float parameters; the diagonal :math:`1 - (P_{x,x+1} + P_{x,x-1})`
-    adds :math:`\gamma_6` of the off-diagonal mass and one rounding :math:`u` — every row is within
-    :data:`KERNEL_ROW_ERROR` in :math:`\ell_1` (:func:`kernel_row_error`).
+    Rounding, against the exact kernel at these float parameters (its stationary law is :math:`\rho/Z` whatever
+    ``bridge`` is, so the parameters' own rounding does not matter): :math:`q(y|x)` takes one rounding,
+    :math:`q(x|y)` two, the ratio :math:`\rho_y q(x|y)/(\rho_x q(y|x))` three more (:math:`\rho` is exact,
+    :math:`(x+1)^{\mathrm{skew}} < 2^{53}`), :math:`\min(1, \cdot)` adds none, the product with :math:`q(y|x)` one:
+    an off-diagonal entry is within :math:`\gamma_8` relatively; the diagonal :math:`1 - (P_{x,x+1} + P_{x,x-1})` is within
+    :math:`\gamma_9` of the off-diagonal mass plus :math:`u` — every row is within :data:`KERNEL_ROW_ERROR` in
+    :math:`\ell_1`.  Floats keep :math:`P_{x,x\pm1} \le 1/2`, so the diagonal is never negative.
     """
     states = np.arange(n)
     weights = ring_weights(n, skew)
@@ -544,7 +546,7 @@ def ring_kernel(n: int, skew: int, lean: float, bridge: float) -> tuple[scipy.sp
     return proposal, kernel
 
 
-KERNEL_ROW_ERROR = gamma(5) + gamma(6) + UNIT
+KERNEL_ROW_ERROR = gamma(8) + gamma(9) + UNIT
 r"""Bound on :math:`\|\hat P(x,\cdot) - P(x,\cdot)\|_1` for the float kernel of :func:`ring_kernel` (off-diagonal mass at most 1)."""
 
 
@@ -582,7 +584,8 @@ def certified_power(
 ) -> tuple[Powers, float]:
     r"""Square :math:`\hat P` until every row is certified within ``tolerance`` of :math:`\pi` in TV, or :math:`2t` would pass ``max_steps``.
 
-    ``law`` is a float :math:`\hat\pi` with :math:`\|\hat\pi - \pi\|_1 \le` ``law_error``.  Certified distance
+    ``law`` is a float :math:`\hat\pi` with :math:`\|\hat\pi - \pi\|_1 \le` ``law_error``.  Stops early when one more
+    squaring would make the float error alone exceed ``tolerance``.  Certified distance
     :math:`\max_x \mathrm{TV}(P^t(x,\cdot), \pi) \le (1+\gamma_{n+1})\max_x \widehat{\mathrm{TV}}(\hat A(x,\cdot), \hat\pi) + (e_K + \text{law\_error})/2`
     (triangle inequality with the row error :math:`e_K` of :func:`square_error`).  Returns the powers and that bound.
     """
@@ -590,7 +593,7 @@ def certified_power(
     power, steps, error = kernel, 1, KERNEL_ROW_ERROR
     while True:
         bound = float(tv_rows(power, law).max()) * (1 + gamma(n + 1)) + (error + law_error) / 2
-        if bound <= tolerance or 2 * steps > max_steps:
+        if bound <= tolerance or 2 * steps > max_steps or square_error(error, n) / 2 > tolerance:
             return Powers(power, steps, error), bound
         power, steps, error = power @ power, 2 * steps, square_error(error, n)
 
@@ -639,6 +642,12 @@ def mh_convergence(
     law = weights / weights.sum()
     # rho is exact in float64 ((x+1)^skew < 2^53); the sum adds gamma(n - 1), the division u: gamma(n) per entry
     powers, bound = certified_power(kernel.toarray(), law, gamma(n), max_steps, MIXED_TV / 2)
+    stuck = square_error(powers.row_error, n) / 2 > MIXED_TV / 2
+    if count == 1 and transitions.aperiodic and bound > MIXED_TV / 2 and stuck and 2 * powers.steps <= max_steps:
+        raise NumericError(
+            f"the float error bound of repeated squaring ({powers.row_error:.3g} per row at t = {powers.steps}) leaves no room "
+            f"below {MIXED_TV / 2:g}: n = {n} is beyond this certificate"
+        )
     if count == 1 and transitions.aperiodic and bound > MIXED_TV / 2:
         raise NumericError(
             f"the chain is irreducible and aperiodic but the certified TV(P^{powers.steps}(x, .), pi) bound is "
