@@ -5,7 +5,9 @@ docstring) are rebuilt here in float64 and *sampled* — rejection and
 importance sampling vectorised over draws, Metropolis–Hastings and Gibbs
 vectorised over many independent chains (a chain is sequential, so the loop is
 over steps, never over samples), CGMH on sentences stored as padded token
-arrays.  Graph facts come from networkx.
+arrays.  Graph facts come from networkx and ``scipy.sparse.csgraph``; the convergence of
+the ring chain from every start is certified by float repeated squaring with a rigorous
+error bound (:func:`certified_power`).
 
 Statistical decisions are made at :data:`ALPHA` each:
 
