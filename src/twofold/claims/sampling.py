@@ -467,7 +467,10 @@ FAMILY = Family(
                 Parameter("skew", int, quick=2, low=0, high=4, doc="rho_x = (x+1)^skew"),
                 Parameter("bridge", float, quick=0.5, low=0.0, high=1.0, doc="probability of crossing a bridge edge"),
                 _chains(high=50_000, full=50_000),
-                Parameter("steps", int, quick=200, full=50, low=1, high=400, doc="MH steps sampled from state 0 (law computed exactly)"),
+                Parameter(
+                    "steps", int, quick=100, full=50, low=1, high=100,
+                    doc="MH steps sampled from state 0 (law computed exactly; its rationals' digits grow quadratically in steps)",
+                ),
                 Parameter(
                     "max_steps", int, quick=2**12, full=2**26, low=1, high=2**30,
                     doc="cap on t = 2^K for the certified powers P^t (repeated squaring)",
