@@ -5,7 +5,9 @@ docstring) are rebuilt here in float64 and *sampled* — rejection and
 importance sampling vectorised over draws, Metropolis–Hastings and Gibbs
 vectorised over many independent chains (a chain is sequential, so the loop is
 over steps, never over samples), CGMH on sentences stored as padded token
-arrays.  Graph facts come from networkx.
+arrays.  Graph facts come from networkx and ``scipy.sparse.csgraph``; the convergence of
+the ring chain from every start is certified by float repeated squaring with a rigorous
+error bound (:func:`certified_power`).
 
 Statistical decisions are made at :data:`ALPHA` each:
 
@@ -45,6 +47,8 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import scipy.sparse
+from scipy.sparse import csgraph
 from scipy import optimize, special, stats
 
 from twofold.contract import Estimate, NumericError
@@ -54,8 +58,13 @@ from twofold.numerics.stats import law_fit as stats_law_fit
 ALPHA = 1e-7
 """Significance level of every test here: a correct claim fails one test with probability <= 1e-7."""
 
-MIXED_TV = 1e-9
-"""Convergence runs are long enough that TV(P^t(x0, .), pi), computed by float matrix powers, is below this."""
+MIXED_TV = 1e-5
+r"""Tolerance on the certified :math:`\max_x \mathrm{TV}(P^t(x,\cdot), \pi)` of the convergence claim.
+
+The certificate's float part grows like :math:`t\,\gamma_n` (:func:`square_error`): about :math:`2\cdot 10^{-6}` at
+:math:`n = 2000`, :math:`t = 2^{23}`, the horizon that ring needs; the estimator stops at half this tolerance.
+Submultiplicativity (:math:`\bar d(s + t) \le \bar d(s)\bar d(t)`, :math:`\bar d \le 2d`) turns
+:math:`d(t) \le 10^{-5}` at one :math:`t` into :math:`d(mt) \le (2\cdot 10^{-5})^m \to 0`: convergence, not one snapshot."""
 
 
 # ---------------------------------------------------------------- statistical tests
@@ -342,7 +351,9 @@ def graph_structure(matrix: np.ndarray, start: int = 0) -> GraphStructure:
     """Components (``nx.strongly_connected_components``) and period (BFS levels, with ``nx.is_aperiodic``)."""
     graph = nx.DiGraph()
     graph.add_nodes_from(range(matrix.shape[0]))
-    graph.add_edges_from(zip(*(axis.tolist() for axis in np.nonzero(matrix > 0))))
+    entries = scipy.sparse.coo_array(matrix)
+    positive = entries.data > 0
+    graph.add_edges_from(zip(entries.row[positive].tolist(), entries.col[positive].tolist()))
     components = tuple(sorted(tuple(sorted(c)) for c in nx.strongly_connected_components(graph)))
     home = graph.subgraph(next(c for c in components if start in c))
     return GraphStructure(components, _period(home, start), nx.is_aperiodic(home))
@@ -482,56 +493,221 @@ def mh_stationary(
     )
 
 
-def _mixing_time(kernel: np.ndarray, law: np.ndarray, start: int, max_steps: int) -> tuple[int, float]:
-    r"""First :math:`t \le` ``max_steps`` with :math:`\mathrm{TV}(P^t(x_0,\cdot), \pi) \le` :data:`MIXED_TV`, and that TV."""
-    current = np.eye(kernel.shape[0])[start]
-    tv = 1.0
-    for step in range(1, max_steps + 1):
-        current = current @ kernel
-        tv = 0.5 * float(np.abs(current - law).sum())
-        if tv <= MIXED_TV:
-            return step, tv
-    return max_steps, tv
+UNIT = 2.0**-53
+"""Unit roundoff of float64."""
+
+TINY = 2.0**-1022
+"""Smallest normal float64: an underflowing product loses at most this much (absolute), gradual underflow or flush-to-zero."""
 
 
-def mh_convergence(n: int, skew: int, bridge: float, chains: int, max_steps: int, seed: int) -> Estimate:
-    r"""M3: structure of the ring chain (networkx) and ``chains`` chains run from state 0 until mixed.
+def gamma(m: int) -> float:
+    r""":math:`\gamma_m = m u/(1 - m u)`: a sum or product of :math:`m` rounded float operations has relative error at most this."""
+    return m * UNIT / (1 - m * UNIT)
 
-    Value: the number of strongly connected components of the proposal graph.
-    ``details``: the components, the period and ``nx.is_aperiodic`` of the
-    transition graph, the number of steps run (:func:`_mixing_time`, capped at
-    ``max_steps``), the second largest eigenvalue modulus, and the final counts.
-    An irreducible aperiodic chain that has not mixed by ``max_steps`` raises
-    :class:`NumericError` (the run is too short; the claim is not refuted);
-    a reducible or periodic one runs to the cap, so its failure shows.
+
+def ring_kernel(n: int, skew: int, lean: float, bridge: float) -> tuple[scipy.sparse.csr_array, scipy.sparse.csr_array]:
+    r"""The ring proposal :math:`q` and MH kernel :math:`P` as sparse matrices, built move by move (no :math:`n \times n` array).
+
+    From :math:`x` the proposal goes to :math:`x+1` w.p. ``lean`` and :math:`x-1` otherwise, a bridge edge
+    (:func:`ring_bridges`) being crossed only w.p. ``bridge``; a move is accepted w.p.
+    :math:`\min(1, \rho_y q(x|y)/(\rho_x q(y|x)))`, the rest of the row stays on the diagonal.
+    Returns ``(q without its diagonal, P)``, explicit zeros removed.
+
+    Rounding, against the exact kernel at these float parameters (its stationary law is :math:`\rho/Z` whatever
+    ``bridge`` is, so the parameters' own rounding does not matter): :math:`q(y|x)` takes one rounding,
+    :math:`q(x|y)` two, the ratio :math:`\rho_y q(x|y)/(\rho_x q(y|x))` three more (:math:`\rho` is exact,
+    :math:`(x+1)^{\mathrm{skew}} < 2^{53}`), :math:`\min(1, \cdot)` adds none, the product with :math:`q(y|x)` one:
+    an off-diagonal entry is within :math:`\gamma_8` relatively; the diagonal :math:`1 - (P_{x,x+1} + P_{x,x-1})` is within
+    :math:`\gamma_9` of the off-diagonal mass plus :math:`u` — every row is within :data:`KERNEL_ROW_ERROR` in
+    :math:`\ell_1`.  Floats keep :math:`P_{x,x\pm1} \le 1/2`, so the diagonal is never negative.
+    """
+    states = np.arange(n)
+    weights = ring_weights(n, skew)
+    half = n // 2
+
+    def gate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        low, high = np.minimum(a, b), np.maximum(a, b)
+        crossing = ((low == half - 1) & (high == half)) | ((low == 0) & (high == n - 1))
+        return np.where(crossing, bridge, 1.0)
+
+    up, down = (states + 1) % n, (states - 1) % n
+    forward_up, forward_down = lean * gate(states, up), (1.0 - lean) * gate(states, down)
+    back_up, back_down = (1.0 - lean) * gate(up, states), lean * gate(down, states)  # q(x | x+1), q(x | x-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        accept_up = np.where(forward_up > 0, np.minimum(1.0, weights[up] * back_up / (weights * forward_up)), 0.0)
+        accept_down = np.where(forward_down > 0, np.minimum(1.0, weights[down] * back_down / (weights * forward_down)), 0.0)
+    move_up, move_down = forward_up * accept_up, forward_down * accept_down
+    rows = np.concatenate([states, states])
+    proposal = scipy.sparse.csr_array((np.concatenate([forward_up, forward_down]), (rows, np.concatenate([up, down]))), shape=(n, n))
+    kernel = scipy.sparse.csr_array(
+        (np.concatenate([move_up, move_down, 1.0 - (move_up + move_down)]), (np.concatenate([rows, states]), np.concatenate([up, down, states]))),
+        shape=(n, n),
+    )
+    proposal.eliminate_zeros()
+    kernel.eliminate_zeros()
+    return proposal, kernel
+
+
+KERNEL_ROW_ERROR = gamma(8) + gamma(9) + UNIT
+r"""Bound on :math:`\|\hat P(x,\cdot) - P(x,\cdot)\|_1` for the float kernel of :func:`ring_kernel` (off-diagonal mass at most 1)."""
+
+
+@dataclass(frozen=True)
+class Powers:
+    r"""Certified float powers :math:`\hat A \approx P^t`, :math:`t = 2^K`, of a stochastic matrix.
+
+    ``row_error`` bounds :math:`\max_x \|\hat A(x,\cdot) - P^t(x,\cdot)\|_1` rigorously (see :func:`certified_power`);
+    ``matrix`` is :math:`\hat A`.
+    """
+
+    matrix: np.ndarray
+    steps: int
+    row_error: float
+
+
+def square_error(error: float, n: int) -> float:
+    r"""Row error of :math:`\mathrm{fl}(\hat A\hat A)` from that of :math:`\hat A` (:math:`\hat A = A + E`, :math:`A` stochastic).
+
+    :math:`\hat A^2 - A^2 = E\hat A + AE`, so :math:`\|\cdot\|_\infty \le e(1 + e) + e`; the float product of
+    non-negative matrices adds :math:`|\mathrm{fl}(BC) - BC| \le \gamma_n BC` entrywise (any summation order,
+    with or without FMA), at most :math:`\gamma_n (1 + e)^2` per row, plus :math:`n^2` underflows of at most
+    :data:`TINY` each.  The bound is evaluated in float64 and multiplied by :math:`1 + 8u` to cover its own roundings.
+    """
+    return (error * (2.0 + error) + gamma(n) * (1.0 + error) ** 2 + n * n * TINY) * (1.0 + 8 * UNIT)
+
+
+def tv_rows(rows: np.ndarray, law: np.ndarray) -> np.ndarray:
+    r""":math:`\tfrac12\|r - \pi\|_1` for every row :math:`r`; the float value is within :math:`\gamma_{n+1}` (relative) of the exact one."""
+    return 0.5 * np.abs(rows - law).sum(axis=-1)
+
+
+def certified_power(
+    kernel: np.ndarray, law: np.ndarray, law_error: float, max_steps: int, tolerance: float
+) -> tuple[Powers, float]:
+    r"""Square :math:`\hat P` until every row is certified within ``tolerance`` of :math:`\pi` in TV, or :math:`2t` would pass ``max_steps``.
+
+    ``law`` is a float :math:`\hat\pi` with :math:`\|\hat\pi - \pi\|_1 \le` ``law_error``.  Stops early when one more
+    squaring would make the float error alone exceed ``tolerance``.  Certified distance
+    :math:`\max_x \mathrm{TV}(P^t(x,\cdot), \pi) \le (1+\gamma_{n+1})\max_x \widehat{\mathrm{TV}}(\hat A(x,\cdot), \hat\pi) + (e_K + \text{law\_error})/2`
+    (triangle inequality with the row error :math:`e_K` of :func:`square_error`).  Returns the powers and that bound.
+    """
+    n = kernel.shape[0]
+    power, steps, error = kernel, 1, KERNEL_ROW_ERROR
+    while True:
+        bound = float(tv_rows(power, law).max()) * (1 + gamma(n + 1)) + (error + law_error) / 2
+        if bound <= tolerance or 2 * steps > max_steps or square_error(error, n) / 2 > tolerance:
+            return Powers(power, steps, error), bound
+        power, steps, error = power @ power, 2 * steps, square_error(error, n)
+
+
+def _class_list(labels: np.ndarray) -> list[list[int]]:
+    classes: dict[int, list[int]] = {}
+    for state, label in enumerate(labels.tolist()):
+        classes.setdefault(label, []).append(state)
+    return sorted(classes.values())
+
+
+def mh_convergence(
+    n: int, skew: int, bridge: float, chains: int, steps: int, max_steps: int, seed: int, jump: bool = False
+) -> Estimate:
+    r"""M3: structure of the ring chain, certified convergence of :math:`P^t` from every start, and chains from state 0.
+
+    * value: the number of strongly connected components of the proposal graph
+      (``scipy.sparse.csgraph.connected_components``, Tarjan, on the sparse :func:`ring_kernel`);
+    * ``period``: the period of the transition graph on the start's component (BFS levels in networkx,
+      with ``nx.is_aperiodic``);
+    * ``limit``: the row :math:`\hat A(0,\cdot)` of the certified power :math:`\hat A \approx P^t`,
+      :math:`t = 2^K` (:func:`certified_power`, dense repeated squaring, :math:`K` the first with every row
+      within :data:`MIXED_TV`/2 of the float :math:`\rho/\sum\rho`, capped at ``max_steps``); ``spread``:
+      :math:`\max_x \tfrac12\|\hat A(x,\cdot) - \hat A(0,\cdot)\|_1` (all starts), ``row_error``: the rigorous
+      bound on :math:`\|\hat A(x,\cdot) - P^t(x,\cdot)\|_1`.  Then for every start :math:`x`,
+      :math:`\mathrm{TV}(P^t(x,\cdot), \pi) \le \mathrm{TV}(\hat A(0,\cdot), \pi) + \mathrm{spread} + \mathrm{row\_error}/2`
+      up to the rounding of the TV sums (factor :math:`1 + \gamma_{n+1}`);
+    * ``counts``: the states of ``chains`` independent chains started at 0 after ``steps`` sampled MH steps
+      (:func:`ring_chain`, proposal sampled move by move): i.i.d. draws of :math:`P^{\mathrm{steps}}(0,\cdot)`.
+
+    ``jump`` (only for the known-false variant :func:`_variant_convergence_rejections_dropped`): rejections
+    are not counted as steps.
+
+    An irreducible aperiodic chain (by the graph facts above) not certified mixed by ``max_steps`` raises
+    :class:`NumericError` (the horizon is too short; the claim is not refuted); a reducible or periodic one
+    runs to the cap, so its distance to :math:`\pi` shows.
     """
     rng = np.random.default_rng(seed)
-    weights, proposal = ring_weights(n, skew), ring_proposal(n, 0.5, bridge)
-    kernel = mh_matrix(weights, proposal)
-    proposal_graph, transitions = graph_structure(proposal), graph_structure(kernel)
-    steps, tv = _mixing_time(kernel, weights / weights.sum(), 0, max_steps)
-    if len(proposal_graph.components) == 1 and transitions.aperiodic and tv > MIXED_TV:
+    weights = ring_weights(n, skew)
+    proposal, kernel = ring_kernel(n, skew, 0.5, bridge)
+    transition = ring_chain(n, skew, 0.5, bridge, True)
+    if jump:
+        kernel, transition = _jump_kernel(kernel), _until_moved(transition)
+    count, labels = csgraph.connected_components(proposal, directed=True, connection="strong")
+    transitions = graph_structure(kernel)
+    law = weights / weights.sum()
+    # rho is exact in float64 ((x+1)^skew < 2^53); the sum adds gamma(n - 1), the division u: gamma(n) per entry
+    powers, bound = certified_power(kernel.toarray(), law, gamma(n), max_steps, MIXED_TV / 2)
+    stuck = square_error(powers.row_error, n) / 2 > MIXED_TV / 2
+    if count == 1 and transitions.aperiodic and bound > MIXED_TV / 2 and stuck and 2 * powers.steps <= max_steps:
         raise NumericError(
-            f"the chain is irreducible and aperiodic but TV(P^{steps}(0, .), pi) = {tv:.3g} > {MIXED_TV:g}: raise max_steps"
+            f"the float error bound of repeated squaring ({powers.row_error:.3g} per row at t = {powers.steps}) leaves no room "
+            f"below {MIXED_TV / 2:g}: n = {n} is beyond this certificate"
         )
-    start = np.zeros(chains, dtype=int)
-    final = run_chains(rng, start, ring_chain(n, skew, 0.5, bridge, True), steps, observe=lambda states: states).final
-    moduli = np.sort(np.abs(np.linalg.eigvals(kernel)))
+    if count == 1 and transitions.aperiodic and bound > MIXED_TV / 2:
+        raise NumericError(
+            f"the chain is irreducible and aperiodic but the certified TV(P^{powers.steps}(x, .), pi) bound is "
+            f"{bound:.3g} > {MIXED_TV / 2:g}: raise max_steps"
+        )
+    limit = powers.matrix[0]
+    final = run_chains(rng, np.zeros(chains, dtype=int), transition, steps, observe=lambda s: s).final
     return Estimate(
-        value=float(len(proposal_graph.components)),
-        method="networkx strongly connected components of the proposal graph; chains from state 0",
+        value=float(count),
+        method="scipy csgraph strongly connected components of the proposal graph; certified $P^t$ by repeated squaring; chains from state 0",
         n=chains,
         seed=seed,
         details={
-            "components": [list(c) for c in proposal_graph.components],
+            "components": _class_list(labels),
             "period": transitions.period,
             "networkx_aperiodic": transitions.aperiodic,
-            "steps": steps,
-            "tv_after_steps": tv,
-            "second_eigenvalue_modulus": float(moduli[-2]),
+            "steps": powers.steps,
+            "limit": limit,
+            "spread": float(tv_rows(powers.matrix, limit).max()),
+            "row_error": powers.row_error,
+            "tv_after_steps": bound,
+            "chain_steps": steps,
             "counts": np.bincount(final, minlength=n),
         },
     )
+
+
+def _jump_kernel(kernel: scipy.sparse.csr_array) -> scipy.sparse.csr_array:
+    """The jump chain of ``kernel``: the diagonal (rejected) mass removed and every row renormalised over its moves."""
+    moves = kernel - scipy.sparse.diags_array(kernel.diagonal())
+    moves.eliminate_zeros()
+    out = np.asarray(moves.sum(axis=1)).ravel()
+    stuck = out == 0
+    scaled = scipy.sparse.diags_array(np.where(stuck, 0.0, 1.0 / np.where(stuck, 1.0, out))) @ moves
+    return scipy.sparse.csr_array(scaled + scipy.sparse.diags_array(stuck.astype(float)))
+
+
+def _until_moved(transition: Transition, tries: int = 10_000) -> Transition:
+    """The chain that proposes again after every rejection (up to ``tries`` times): a rejection is not a step."""
+
+    def step(rng: np.random.Generator, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        current, moved = states.copy(), np.zeros(states.size, dtype=bool)
+        for _ in range(tries):
+            waiting = np.flatnonzero(~moved)
+            if waiting.size == 0:
+                break
+            proposed, accepted = transition(rng, current[waiting])
+            current[waiting], moved[waiting] = proposed, accepted
+        return current, moved
+
+    return step
+
+
+def _variant_convergence_rejections_dropped(
+    n: int, skew: int, bridge: float, chains: int, steps: int, max_steps: int, seed: int
+) -> Estimate:
+    """Known-false: a rejected proposal is not counted as a step (the chain proposes again): the jump chain, not MH."""
+    return mh_convergence(n, skew, bridge, chains, steps, max_steps, seed, jump=True)
 
 
 # ---------------------------------------------------------------- M3 on a continuous target

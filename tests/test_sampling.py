@@ -13,6 +13,7 @@ fixed seeds, so the outcome is deterministic.
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 import math
 
 import numpy as np
@@ -139,11 +140,56 @@ def test_cgmh_at_scale_draws_and_chains_keep_the_law() -> None:
 
 
 def test_convergence_result_and_mixing() -> None:
-    classes, period, _ = exact.mh_convergence(6, 2, sympy.Rational(1, 2)).result
-    assert (classes, period) == (1, 1)
-    estimate = numeric.mh_convergence(6, 2, 0.5, 2000, 400, seed=0)
-    assert estimate.details["tv_after_steps"] <= numeric.MIXED_TV
-    assert 0 < estimate.details["second_eigenvalue_modulus"] < 1
+    classes, period, law, sampled = exact.mh_convergence(6, 2, sympy.Rational(1, 2), 50).result
+    assert (classes, period) == (1, 1) and sum(law) == 1 and abs(sum(sampled) - 1) < 1e-28
+    estimate = numeric.mh_convergence(6, 2, 0.5, 2000, 50, 4096, seed=0)
+    assert estimate.details["tv_after_steps"] <= numeric.MIXED_TV / 2
+    assert estimate.details["steps"] & (estimate.details["steps"] - 1) == 0  # a power of two (repeated squaring)
+
+
+def _exact_ring_kernel(n: int, skew: int, bridge: Fraction) -> list[list[Fraction]]:
+    """The ring MH kernel (lean 1/2) in exact fractions, written here from the definition."""
+    weights = [Fraction(x + 1) ** skew for x in range(n)]
+    bridges = ({n // 2 - 1, n // 2}, {0, n - 1})
+    gate = lambda x, y: bridge if {x, y} in bridges else Fraction(1)  # noqa: E731
+    kernel = [[Fraction(0)] * n for _ in range(n)]
+    for x in range(n):
+        for y in ((x + 1) % n, (x - 1) % n):
+            q = Fraction(1, 2) * gate(x, y)
+            if q:
+                kernel[x][y] += q * min(Fraction(1), weights[y] / weights[x])
+        kernel[x][x] = 1 - sum(kernel[x])
+    return kernel
+
+
+@pytest.mark.parametrize(("n", "skew", "bridge"), [(5, 2, Fraction(1, 2)), (8, 0, Fraction(1, 3)), (7, 4, Fraction(1))])
+def test_certified_power_bound_holds_against_exact_powers(n: int, skew: int, bridge: Fraction) -> None:
+    """The float squares stay within their rigorous row error of the exact rational P^t, and the sparse kernel is the dense one."""
+    _, sparse = numeric.ring_kernel(n, skew, 0.5, float(bridge))
+    dense = numeric.mh_matrix(numeric.ring_weights(n, skew), numeric.ring_proposal(n, 0.5, float(bridge)))
+    np.testing.assert_allclose(sparse.toarray(), dense, rtol=0, atol=1e-15)
+    kernel = _exact_ring_kernel(n, skew, bridge)
+    assert np.abs(np.array(kernel, dtype=float) - sparse.toarray()).sum(axis=1).max() <= numeric.KERNEL_ROW_ERROR
+    powers, _ = numeric.certified_power(sparse.toarray(), np.eye(n)[0], 0.0, 2**7, 1e-9)  # a point mass: never reached
+    exact_power = kernel
+    for _ in range(powers.steps.bit_length() - 1):
+        exact_power = [[sum(exact_power[i][k] * exact_power[k][j] for k in range(n)) for j in range(n)] for i in range(n)]
+    deviation = max(sum(abs(Fraction(powers.matrix[i, j]) - exact_power[i][j]) for j in range(n)) for i in range(n))
+    assert powers.steps == 2**7 and 0 < powers.row_error < 1e-12
+    assert deviation <= powers.row_error
+
+
+def test_structure_of_split_periodic_and_odd_rings() -> None:
+    """csgraph classes and networkx period on the sparse kernel, and the exact union-find / closed-walk steps where they hold."""
+    from scipy.sparse import csgraph
+
+    for n, skew, bridge, classes, period in ((6, 2, 0.0, 2, 1), (6, 0, 1.0, 1, 2), (7, 0, 1.0, 1, 1), (1000, 3, 0.25, 1, 1), (1000, 0, 1.0, 1, 2)):
+        proposal, kernel = numeric.ring_kernel(n, skew, 0.5, bridge)
+        assert csgraph.connected_components(proposal, directed=True, connection="strong")[0] == classes
+        assert numeric.graph_structure(kernel).period == period
+        if classes == 1 and period == 1:
+            exact_classes, exact_period, _, _ = exact.mh_convergence(n, skew, sympy.Rational(str(bridge)), 1).result
+            assert (exact_classes, exact_period) == (classes, period)
 
 
 # ---------------------------------------------------------------- dropped hypotheses: visible failures with numbers
@@ -223,7 +269,8 @@ def test_numerics_alone_detect_the_counterexample(claim_id: str, broken: dict) -
         ("sampling.mh_stationary", {"lean": 1.0}),
         ("sampling.mh_stationary", {"symbolic": 9}),
         ("sampling.mh_convergence", {"bridge": 1.5}),
-        ("sampling.mh_convergence", {"max_steps": 10**6}),
+        ("sampling.mh_convergence", {"max_steps": 2**40}),
+        ("sampling.mh_convergence", {"n": 5000}),
         ("sampling.gibbs_acceptance", {"dims": 40}),
         ("sampling.cgmh_balance", {"length": 9}),
         ("sampling.cgmh_balance", {"vocab": "three"}),

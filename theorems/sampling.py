@@ -32,6 +32,7 @@ first); laws are returned in that order.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from fractions import Fraction
@@ -553,110 +554,167 @@ def mh_stationary(symbolic: int, n: int, skew: int, lean: Rational, hastings: in
     )
 
 
-def _pattern(kernel: Kernel, size: int, diagonal: bool) -> DomainMatrix:
-    entries = {i: {} for i in range(size)}
-    for (i, j), p in kernel.items():
-        if p != 0 and (diagonal or i != j):
-            entries[i][j] = sympy.ZZ(1)
-    return DomainMatrix.from_dod(entries, (size, size), sympy.ZZ)
+def _support(kernel: Kernel) -> set[tuple[int, int]]:
+    """The off-diagonal moves with non-zero probability."""
+    return {(i, j) for (i, j), p in kernel.items() if i != j and p != 0}
 
 
-def _clip(matrix: DomainMatrix) -> DomainMatrix:
-    """The 0/1 pattern of a non-negative integer matrix."""
-    pattern = {i: {j: sympy.ZZ(1) for j in row} for i, row in matrix.to_dod().items()}
-    return DomainMatrix.from_dod(pattern, matrix.shape, sympy.ZZ)
+def _show_class(members: list[int]) -> str:
+    shown = members if len(members) <= 8 else [*members[:3], "...", *members[-2:]]
+    return "{" + ", ".join(map(str, shown)) + "}"
 
 
-def _boolean_power(pattern: DomainMatrix, exponent: int) -> DomainMatrix:
-    """The 0/1 pattern of ``pattern**exponent`` (repeated squaring, clipped after every product)."""
-    result, base = DomainMatrix.eye(pattern.shape[0], sympy.ZZ), pattern
-    while exponent:
-        if exponent & 1:
-            result = _clip(result * base)
-        base, exponent = _clip(base * base), exponent >> 1
-    return result
+def communicating_classes(proof: Proof, kernel: Kernel, proposal: Kernel, size: int) -> list[list[int]]:
+    r"""Certify that the MH kernel keeps the proposal's moves and count its communicating classes; returns them.
 
-
-def _classes(reach: DomainMatrix) -> list[list[int]]:
-    """Communicating classes from a reachability matrix."""
-    dod = reach.to_dod()
-    size = reach.shape[0]
-    mutual = {i: frozenset(j for j in range(size) if j in dod.get(i, {}) and i in dod.get(j, {})) for i in range(size)}
-    return sorted({tuple(sorted(c)) for c in mutual.values()})
-
-
-def irreducible_aperiodic(proof: Proof, kernel: Kernel, proposal: Kernel, size: int) -> tuple[int, int]:
-    r"""Certify that the chain is irreducible and aperiodic; returns (number of classes, period).
-
-    * the MH kernel has the proposal's off-diagonal support (:math:`\rho > 0`, symmetric support);
-    * :math:`(I + A)^{n-1} > 0` entrywise :math:`\Leftrightarrow` strongly connected;
-    * period :math:`= \gcd\{j \le n : \operatorname{tr} A^j > 0\}` (every cycle splits into simple
-      cycles of length :math:`\le n`);
-    * primitivity certificate :math:`A^{(n-1)^2+1} > 0` (Wielandt).
+    * :math:`\rho > 0` and a symmetric proposal support make every acceptance :math:`\min(1, r) > 0`,
+      so :math:`P` and :math:`q` have the same off-diagonal support (exact comparison of the two sets);
+    * with a symmetric support every move :math:`x \to y` comes with :math:`y \to x`, so "reach each
+      other" is the connectivity of the undirected graph: the classes are its components (union-find over
+      the :math:`O(n)` moves, exact; no :math:`n \times n` power).
     """
-    moves, proposed = _pattern(kernel, size, False), _pattern(proposal, size, False)
+    moves, proposed = _support(kernel), _support(proposal)
     proof.certify(
         "MH keeps every proposed move",
         Function("supp")(Symbol("P")),
         "=",
         Function("supp")(Symbol("q")),
-        rule="rho > 0 and symmetric proposal support give min(1, ratio) > 0",
+        rule=r"$\rho > 0$ and a symmetric proposal support give $\min(1, r) > 0$",
         holds=moves == proposed,
-        check=f"exact comparison of the off-diagonal supports: {moves.nnz()} vs {proposed.nnz()} moves",
+        check=f"exact comparison of the off-diagonal supports: {len(moves)} vs {len(proposed)} moves",
     )
-    reach = _boolean_power(DomainMatrix.eye(size, sympy.ZZ) + moves, size - 1)
-    classes = _classes(reach)
+    parent = list(range(size))
+
+    def root(state: int) -> int:
+        while parent[state] != state:
+            parent[state] = parent[parent[state]]
+            state = parent[state]
+        return state
+
+    for i, j in moves:
+        parent[root(i)] = root(j)
+    grouped: dict[int, list[int]] = {}
+    for state in range(size):
+        grouped.setdefault(root(state), []).append(state)
+    classes = sorted(grouped.values())
     proof.certify(
         "the proposal graph is strongly connected",
-        Function("zeros")((1 + Symbol("A")) ** (size - 1)),
+        Function("classes")(Symbol("P")),
         "=",
-        Integer(0),
-        rule=r"$(I + A)^{n-1} > 0$ iff every state reaches every state",
+        Integer(1),
+        rule="symmetric support: the communicating classes are the components of the undirected move graph",
         holds=len(classes) == 1,
-        check=f"{len(classes)} communicating class(es): " + " | ".join("{" + ", ".join(map(str, c)) + "}" for c in classes),
+        check=f"union-find over {len(moves)} moves: {len(classes)} communicating class(es): " + " | ".join(map(_show_class, classes)),
     )
-    steps = _pattern(kernel, size, True)
-    power, returns = DomainMatrix.eye(size, sympy.ZZ), []
-    for length in range(1, size + 1):
-        power = power * steps
-        if any(power.to_dod().get(i, {}).get(i, 0) for i in range(size)):
-            returns.append(length)
-    period = math.gcd(*returns)
+    return classes
+
+
+winding, ups, downs = symbols("k u d", integer=True)
+
+
+def ring_period(proof: Proof, kernel: Kernel, size: int) -> int:
+    r"""Certify the period of the ring chain (for every :math:`n`, then at this :math:`n`); returns it.
+
+    A self-loop :math:`P(x,x) > 0` is a closed walk of length 1: period 1.  Without one, every move is a
+    step :math:`\pm 1` on :math:`\mathbb{Z}_n`; a closed walk with :math:`u` steps up and :math:`d` down
+    winds :math:`k` times, :math:`u - d = kn`, so its length is :math:`u + d = 2d + kn` (general step); the
+    2-cycles :math:`x \to x+1 \to x` and the ring itself (length :math:`n`) are closed walks, so the
+    period is :math:`\gcd(2, n)`.
+    """
+    loops = sorted(i for (i, j), p in kernel.items() if i == j and p != 0)
+    ring = all(kernel.get((i, (i + 1) % size), 0) != 0 for i in range(size))
+    equal_given(
+        proof,
+        "a closed walk on the ring with $u$ steps up, $d$ down and winding $k$ has length $2d + kn$",
+        ups + downs,
+        2 * downs + winding * Symbol("n", integer=True, positive=True),
+        {ups: downs + winding * Symbol("n", integer=True, positive=True)},
+        rule="$u - d = kn$",
+    )
+    if loops:
+        period, walks = 1, f"self-loops at {len(loops)} state(s), first x = {loops[0]}: closed walks of length 1"
+    elif ring:
+        period, walks = math.gcd(2, size), f"no self-loop; closed walks of lengths 2 and {size} (the ring)"
+    else:
+        period, walks = 0, "no self-loop and the ring is cut: no closed walk through every state"
     proof.certify(
         "the chain is aperiodic",
         Function("period")(Symbol("P")),
         "=",
         Integer(1),
-        rule="period = gcd of cycle lengths",
+        rule=r"period $= \gcd$ of closed-walk lengths; every length is $2d + kn$",
         holds=period == 1,
-        check=f"closed walks of lengths {returns[:8]}{'...' if len(returns) > 8 else ''}: gcd {period}",
+        check=f"{walks}: gcd {period}",
     )
-    wielandt = (size - 1) ** 2 + 1
-    positive = _boolean_power(steps, wielandt).nnz()
+    return period
+
+
+LAW_DIGITS = 30
+"""Significant digits of the reported finite-time law (computed exactly, see :func:`law_after`)."""
+
+
+def law_after(proof: Proof, kernel: Kernel, size: int, start: int, steps: int) -> list[sympy.Expr]:
+    r""":math:`\delta_{\mathrm{start}} P^{\mathrm{steps}}` exactly (sparse rows over :math:`\mathbb{Q}`, DomainMatrix); certified to add up to 1.
+
+    The exact rationals have denominators of thousands of digits at :math:`n = 2000` (the lcm of many
+    :math:`(x+1)^{2\,\mathrm{skew}}`), too long to display or even to print as integers; the law is returned
+    rounded to :data:`LAW_DIGITS` significant digits (relative error :math:`10^{-30}`, far below the
+    comparison's :math:`4nu` mass check and its chi-square), after the exact checks."""
+    rows: dict[int, dict[int, sympy.Expr]] = {i: {} for i in range(size)}
+    for (i, j), p in kernel.items():
+        if p != 0:
+            rows[i][j] = sympy.QQ.from_sympy(p)
+    matrix = DomainMatrix.from_dod(rows, (size, size), sympy.QQ)
+    law = DomainMatrix.from_dod({0: {start: sympy.QQ(1)}}, (1, size), sympy.QQ)
+    for _ in range(steps):
+        law = law * matrix
+    values = law.to_Matrix()
+    total = sum(values, Integer(0))
     proof.certify(
-        r"primitive: $P^m > 0$, $m = (n-1)^2 + 1$",
-        Function("positive")(Symbol("A") ** wielandt),
+        f"the law after ${steps}$ steps from state ${start}$ is a probability vector",
+        Function("sum")(sympy.MatrixSymbol("delta", 1, size) * sympy.MatrixSymbol("P", size, size) ** steps),
         "=",
-        Integer(size**2),
-        rule=r"Wielandt; Perron-Frobenius then gives $P^t(x, \cdot) \to \pi$",
-        holds=positive == size**2,
-        check=f"boolean power {wielandt}: {positive} of {size**2} entries positive",
+        Integer(1),
+        rule="rows of $P$ add up to 1",
+        holds=total == 1 and all(value >= 0 for value in values),
+        check=f"exact rational sum over {size} states: {total}",
     )
-    return len(classes), period
+    return [sympy.Float(sympy.N(value, LAW_DIGITS), LAW_DIGITS) if value != 0 else Integer(0) for value in values]
 
 
 @cache
-def mh_convergence(n: int, skew: int, bridge: Rational) -> Derivation:
+def mh_convergence(n: int, skew: int, bridge: Rational, steps: int, symbolic: int = 3) -> Derivation:
     r"""M3: irreducible + aperiodic MH chain on the ring converges to :math:`\pi = \rho/Z` from every start.
 
-    Result: ``Tuple(classes, period, Tuple(pi))`` = ``(1, 1, pi)``.
+    Detailed balance and stationarity in general (``symbolic`` states, symbolic weights and proposal), then on
+    the ring: the classes (:func:`communicating_classes`), the period (:func:`ring_period`, for every :math:`n`),
+    detailed balance and :math:`\pi P = \pi` exactly; "irreducible, aperiodic :math:`\Rightarrow P^t(x,\cdot) \to \pi`"
+    is the Perron-Frobenius / convergence theorem, cited.  The law :math:`\delta_0 P^{\mathrm{steps}}` of the
+    sampled chains is computed exactly.
+
+    Result: ``Tuple(classes, period, Tuple(pi), Tuple(delta_0 P^steps))`` = ``(1, 1, pi, law)``.
     """
     proof = Proof()
+    _symbolic_chain(proof, symbolic)
     weights, proposal = ring_weights(n, skew), ring_proposal(n, Rational(1, 2), bridge)
+    support_symmetric(proof, proposal, n)
     kernel = metropolis_hastings(weights, proposal)
-    classes, period = irreducible_aperiodic(proof, kernel, proposal, n)
+    classes = communicating_classes(proof, kernel, proposal, n)
+    period = ring_period(proof, kernel, n)
+    detailed_balance(proof, weights, kernel, str)
     law = stationarity(proof, weights, kernel)
-    return proof.finish(result=Tuple(classes, period, Matrix(law)), conclusion=r"P^t(x, \cdot) \to \pi \text{ for every } x")
+    sampled = law_after(proof, kernel, n, 0, steps)
+    return proof.finish(
+        result=Tuple(len(classes), period, Matrix(law), Matrix(sampled)),
+        conclusion=r"P^t(x, \cdot) \to \pi \text{ for every } x",
+    )
+
+
+def _variant_convergence_proposal_law(n: int, skew: int, bridge: Rational, steps: int) -> Derivation:
+    r"""Known-false: the limit taken to be the proposal's stationary law (uniform: the ring proposal is doubly stochastic), not :math:`\rho/Z`."""
+    right = mh_convergence(n, skew, bridge, steps)
+    classes, period, _, sampled = right.result
+    return dataclasses.replace(right, result=Tuple(classes, period, Matrix(normalise([Integer(1)] * n)), sampled))
 
 
 @cache

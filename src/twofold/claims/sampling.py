@@ -116,10 +116,43 @@ def _gibbs(d: Derivation, e: Estimate, p: Any) -> Comparison:
     )
 
 
+def limit_comparison(law: Any, estimate: Estimate) -> Comparison:
+    r"""The exact :math:`\pi` against the certified powers :math:`\hat A \approx P^t` of the estimator, for every start.
+
+    * the exact law adds up to 1 (float sum within :math:`4nu`, as in :func:`law_comparison`);
+    * :math:`\max_x \mathrm{TV}(P^t(x,\cdot), \pi) \le \mathrm{TV}(\hat A(0,\cdot), \pi) + \mathrm{spread} + e_K/2`
+      (triangle inequality: :math:`\hat A(0,\cdot)` is ``limit``, ``spread`` bounds every other row's distance to it,
+      :math:`e_K` = ``row_error`` bounds :math:`\|\hat A(x,\cdot) - P^t(x,\cdot)\|_1` rigorously); the two float TV
+      sums are within :math:`\gamma_{n+1}` relatively, the exact :math:`\pi` rounded to floats moves TV by at most
+      :math:`u`.  The certified bound must be at most :data:`~twofold.numerics.sampling.MIXED_TV`; by
+      submultiplicativity it then decays geometrically in :math:`t` — convergence from every start.
+    """
+    probabilities = np.array([crosscheck.exact_float(q) for q in law], dtype=float)
+    details = estimate.details
+    n = probabilities.size
+    total = float(probabilities.sum())
+    distance = (float(numeric.tv_rows(np.asarray(details["limit"], dtype=float), probabilities)) + details["spread"]) * (
+        1 + numeric.gamma(n + 1)
+    ) + details["row_error"] / 2 + UNIT
+    return crosscheck.all_of(
+        crosscheck.at_most(
+            abs(total - 1.0), 4 * n * UNIT, f"the exact stationary law adds up to 1 (within $4nu$, $n = {n}$)",
+            exact=1.0, estimate=total,
+        ),
+        crosscheck.at_most(
+            distance, numeric.MIXED_TV,
+            f"certified $\\max_x \\mathrm{{TV}}(P^t(x,\\cdot), \\pi)$ at $t = 2^{{{details['steps'].bit_length() - 1}}}$ "
+            f"(float error bound included) below $10^{{-5}}$",
+            detail=f"TV of row 0 + spread {details['spread']:.3g} + row error/2 {details['row_error'] / 2:.3g}",
+        ),
+    )
+
+
 def _convergence(d: Derivation, e: Estimate, p: Any) -> Comparison:
-    classes, period, law = d.result
+    """Classes and period (counts), the certified limit from every start against pi, chain counts against delta_0 P^steps."""
+    classes, period, law, sampled = d.result
     structure = crosscheck.all_of(crosscheck.same_count(classes, e), crosscheck.same_count(period, _count(e, "period")))
-    return crosscheck.all_of(structure, law_comparison(law, e.details["counts"], p["chains"]))
+    return crosscheck.all_of(structure, limit_comparison(law, e), law_comparison(sampled, e.details["counts"], p["chains"]))
 
 
 def _variant_law_lower_tail(d: Derivation, e: Estimate, p: Any) -> Comparison:
@@ -210,6 +243,19 @@ VARIANTS = (
         "sampling.mh_stationary", "exact kernel without Hastings ratio",
         r"the exact MH kernel built with the Metropolis ratio $\rho_y/\rho_x$ for an asymmetric proposal",
         derive=lambda p: exact.mh_stationary(p["symbolic"], p["n"], p["skew"], _rational(p["lean"]), False),
+    ),
+    FalseVariant(
+        "sampling.mh_convergence", "rejection not counted as a step",
+        r"after a rejected proposal the chain proposes again instead of staying: the jump chain, whose limit is "
+        r"$\propto \rho(x)(1 - P(x,x))$",
+        estimate=lambda p, seed: numeric._variant_convergence_rejections_dropped(
+            p["n"], p["skew"], p["bridge"], p["chains"], p["steps"], p["max_steps"], seed
+        ),
+    ),
+    FalseVariant(
+        "sampling.mh_convergence", "limit is the proposal's stationary law",
+        r"the chain is said to converge to the proposal's invariant law (uniform on the ring) instead of $\rho/Z$",
+        derive=lambda p: exact._variant_convergence_proposal_law(p["n"], p["skew"], _rational(p["bridge"]), p["steps"]),
     ),
     FalseVariant(
         "sampling.gibbs_acceptance", "stale conditional",
@@ -417,11 +463,18 @@ FAMILY = Family(
             title="Metropolis-Hastings: irreducible and aperiodic implies convergence (M3)",
             statement=r"\text{proposal graph strongly connected, period } 1 \;\Rightarrow\; P^t(x,\cdot) \to \rho/Z \ \forall x",
             parameters=(
-                Parameter("n", int, quick=6, full=12, low=3, high=30, doc="ring states"),
+                Parameter("n", int, quick=6, full=2000, low=3, high=3000, doc="ring states"),
                 Parameter("skew", int, quick=2, low=0, high=4, doc="rho_x = (x+1)^skew"),
                 Parameter("bridge", float, quick=0.5, low=0.0, high=1.0, doc="probability of crossing a bridge edge"),
                 _chains(high=50_000, full=50_000),
-                Parameter("max_steps", int, quick=400, full=2000, low=1, high=2000, doc="cap on the steps run from state 0"),
+                Parameter(
+                    "steps", int, quick=100, full=50, low=1, high=100,
+                    doc="MH steps sampled from state 0 (law computed exactly; its rationals' digits grow quadratically in steps)",
+                ),
+                Parameter(
+                    "max_steps", int, quick=2**12, full=2**26, low=1, high=2**30,
+                    doc="cap on t = 2^K for the certified powers P^t (repeated squaring)",
+                ),
             ),
             hypotheses=(
                 Hypothesis(
@@ -437,14 +490,28 @@ FAMILY = Family(
                     witness={"skew": 0, "bridge": 1.0, "n": 6},
                 ),
             ),
-            derive=lambda p: exact.mh_convergence(p["n"], p["skew"], _rational(p["bridge"])),
-            estimate=lambda p, seed: numeric.mh_convergence(p["n"], p["skew"], p["bridge"], p["chains"], p["max_steps"], seed),
+            derive=lambda p: exact.mh_convergence(p["n"], p["skew"], _rational(p["bridge"]), p["steps"]),
+            estimate=lambda p, seed: numeric.mh_convergence(
+                p["n"], p["skew"], p["bridge"], p["chains"], p["steps"], p["max_steps"], seed
+            ),
             compare=_convergence,
             symbols=(exact.a, exact.b),
             resolution=(
                 Probe("count", 1, "one communicating class more or less", index=0),
                 Probe("count", 1, "a period one off", key="period", index=1),
-                _law_probe(2),
+                Probe(
+                    "relative", 4 * numeric.MIXED_TV,
+                    r"a law's mass moved by $4\cdot 10^{-5}$ moves its TV to the other law by at least $2\cdot 10^{-5}$ "
+                    r"(less the float error, below $3\cdot 10^{-6}$), twice the tolerance $10^{-5}$; "
+                    r"the exact law then no longer adds up to 1",
+                    key="limit", index=2,
+                ),
+                Probe(
+                    "relative", 2e-12,
+                    r"a law adds up to 1: the exact side's float sum is within $4nu$ ($< 1.4\cdot 10^{-12}$ for $n \le 3000$), "
+                    r"the counts add up to $N$ exactly",
+                    key="counts", index=3,
+                ),
             ),
         ),
         Claim(
