@@ -96,7 +96,7 @@ def flow_lemma(proof: Proof) -> sympy.Expr:
         lhs,
         "=",
         Min(a, b),
-        rule="a > 0 moves inside the min",
+        rule=r"$a > 0$ moves inside the $\min$",
         holds=how is not None,
         check=f"{how}(rewrite(lhs - rhs, Abs)) = 0 with min(p, q) = (p + q - |p - q|)/2",
         kind="general",
@@ -192,7 +192,7 @@ def stationarity(proof: Proof, weights: Sequence[sympy.Expr], kernel: Kernel) ->
         "stationarity on the instance",
         row * SparseMatrix(size, size, kernel),
         row,
-        rule="sum detailed balance over x",
+        rule=r"sum detailed balance over $x$",
         shown=(pi_ * P_, pi_),
     )
     return law
@@ -229,10 +229,10 @@ def _general_rejection(proof: Proof, n: int) -> tuple[sympy.Expr, sympy.Expr, sy
     normaliser = {envelope_M: sum((r * (1 + ui) for r, ui in zip(rho, u)), Integer(0))}
     q = [r * (1 + ui) / envelope_M for r, ui in zip(rho, u)]
     Z = sum(rho, Integer(0))
-    equal_given(proof, "the proposal is a law", sum(q, Integer(0)), Integer(1), normaliser, rule="q_i = rho_i (1 + u_i)/M")
+    equal_given(proof, "the proposal is a law", sum(q, Integer(0)), Integer(1), normaliser, rule=r"$q_i = \rho_i (1 + u_i)/M$")
     accept = [r / (envelope_M * qi) for r, qi in zip(rho, q)]
     proof.equal(
-        "accept a proposed i w.p. rho_i/(M q_i)", Matrix(accept), Matrix([1 / (1 + ui) for ui in u]), rule="cancel", kind="general",
+        r"accept a proposed $i$ with probability $\rho_i/(M q_i)$", Matrix(accept), Matrix([1 / (1 + ui) for ui in u]), rule="cancel", kind="general",
         shown=(
             sympy.Mul(rho[0], sympy.Pow(sympy.Mul(envelope_M, Symbol("q_1"), evaluate=False), -1, evaluate=False), evaluate=False),
             1 / (1 + u[0]),
@@ -243,7 +243,7 @@ def _general_rejection(proof: Proof, n: int) -> tuple[sympy.Expr, sympy.Expr, sy
     )
     joint = [qi * ai for qi, ai in zip(q, accept)]
     acceptance = proof.equal(
-        "P(accept) = sum_i q_i rho_i/(M q_i)", sum(joint, Integer(0)), Z / envelope_M, rule="total probability", kind="general"
+        r"$P(\mathrm{accept}) = \sum_i q_i \rho_i/(M q_i)$", sum(joint, Integer(0)), Z / envelope_M, rule="total probability", kind="general"
     )
     proof.equal(
         "law of an accepted sample", Matrix(joint) / acceptance, Matrix(rho) / Z, rule="Bayes", kind="general",
@@ -269,7 +269,7 @@ def _instance_acceptance(proof: Proof, n: int, slack: Rational) -> tuple[sympy.E
         "acceptance probability on the instance",
         sum((qi * Min(1, r / (envelope * qi)) for r, qi in zip(rho, q)), Integer(0)),
         sum(rho, Integer(0)) / envelope,
-        rule="P(accept) = Z/M",
+        rule=r"$P(\mathrm{accept}) = Z/M$",
         shown=(
             sympy.Sum(Function("q")(i) * Min(1, Function("rho")(i) / (envelope_M * Function("q")(i))), (i, 0, n - 1)),
             sum(rho, Integer(0)) / envelope,
@@ -281,7 +281,7 @@ def _instance_acceptance(proof: Proof, n: int, slack: Rational) -> tuple[sympy.E
         "accepted law on the instance",
         Matrix(accepted),
         Matrix(law),
-        rule="rho/Z",
+        rule=r"$\rho/Z$",
         shown=(sympy.MatrixSymbol("p_accepted", n, 1), sympy.MatrixSymbol("rho", n, 1) / normaliser_Z),
     )
     return acceptance, law
@@ -336,15 +336,15 @@ def rejection_trials(n: int, slack: Rational) -> Derivation:
     _series_step(proof, "E[T] = 1/a = M/Z", k * reject ** (k - 1) * geometric, termwise, 1 + v)
     rejections = (1 - acceptance_symbolic) ** (k - 1)
     proof.equal(
-        "P(X = 1, T = k) = P(T = k) rho_1/Z: T is independent of the sample",
+        r"$P(X = 1, T = k) = P(T = k)\, \rho_1/Z$: $T$ is independent of the sample",
         rejections * joint,
         rejections * acceptance_symbolic * target,
-        rule="k - 1 rejections, then propose 1 and accept it",
+        rule=r"$k - 1$ rejections, then propose 1 and accept it",
         shown=(Function("P")(Symbol("X = 1"), Symbol("T = k")), Function("P")(Symbol("T = k")) * target),
     )
     acceptance, _ = _instance_acceptance(proof, n, slack)
     mean = proof.equal(
-        "E[T] on the instance", (1 + v).subs(v, 1 / acceptance - 1), 1 / acceptance, rule="v = M/Z - 1",
+        r"$E[T]$ on the instance", (1 + v).subs(v, 1 / acceptance - 1), 1 / acceptance, rule=r"$v = M/Z - 1$",
         shown=(sympy.Add(1, Symbol("v"), evaluate=False), 1 / acceptance),
     )
     return proof.finish(result=Tuple(mean, acceptance), conclusion=r"T \sim \mathrm{Geometric}(Z/M),\ E[T] = M/Z")
@@ -376,17 +376,17 @@ def rejection_continuous(scale: Rational, slack: Rational) -> Derivation:
     rho = exp(-(x**2) / 2)
     q = exp(-Abs(x) / scale) / (2 * scale)
     proof.equal(
-        "the proposal is a density", 2 * Integral(q.subs(Abs(x), t), (t, 0, oo)), Integer(1), rule="q even: twice the integral over t = |x|"
+        "the proposal is a density", 2 * Integral(q.subs(Abs(x), t), (t, 0, oo)), Integer(1), rule=r"$q$ even: twice the integral over $t = |x|$"
     )
     proof.equal(
         "complete the square in |x| = t",
         -(t**2) / 2 + t / scale,
         1 / (2 * scale**2) - (t - 1 / scale) ** 2 / 2,
-        rule="log(rho/q) - log(2s)",
+        rule=r"$\log(\rho/q) - \log(2s)$",
     )
-    proof.compare("the square is non-negative", (t - 1 / scale) ** 2 / 2, ">=", Integer(0), rule="t real")
+    proof.compare("the square is non-negative", (t - 1 / scale) ** 2 / 2, ">=", Integer(0), rule=r"$t$ real")
     at_best = sympy.Subs(2 * scale * exp(-(t**2) / 2 + t / scale), t, 1 / scale)
-    supremum = proof.equal("sup rho/q at |x| = 1/s", at_best, 2 * scale * exp(1 / (2 * scale**2)), rule="substitute")
+    supremum = proof.equal(r"$\sup \rho/q$ at $|x| = 1/s$", at_best, 2 * scale * exp(1 / (2 * scale**2)), rule="substitute")
     envelope = slack * supremum
     proof.compare(
         r"envelope: $M \ge \sup \rho/q$", sympy.Mul(slack, supremum, evaluate=False), ">=", supremum, rule=r"$M = c \sup \rho/q$, $c \ge 1$"
@@ -439,22 +439,22 @@ def importance(n: int, hole: int) -> Derivation:
         *[sympy.Mul(qi, sympy.Mul(r, sympy.Pow(qi, -1, evaluate=False), evaluate=False), evaluate=False) for r, qi in zip(rho_s, q_s)],
         evaluate=False,
     )
-    mean_weight = proof.equal("E_q[w] = Z", weights, Z_s, rule="w = rho/q, q > 0 on supp rho", shown=(shown_weights, Z_s), kind="general")
+    mean_weight = proof.equal(r"$E_q[w] = Z$", weights, Z_s, rule=r"$w = \rho/q$, $q > 0$ on $\mathrm{supp}\,\rho$", shown=(shown_weights, Z_s), kind="general")
     proof.equal(
-        "E[Z_N] = E_q[w] for every N", sympy.Sum(mean_weight, (k, 1, N)).doit() / N, Z_s, rule="linearity, i.i.d. draws",
+        r"$E[Z_N] = E_q[w]$ for every $N$", sympy.Sum(mean_weight, (k, 1, N)).doit() / N, Z_s, rule="linearity, i.i.d. draws",
         shown=(sympy.Sum(Function("E_q")(Symbol("w")), (k, 1, N)) / N, Z_s), kind="general",
     )
     equal_given(
         proof,
-        "Var(Z_N) = (sum rho^2/q - Z^2)/N",
+        r"$\mathrm{Var}(Z_N) = (\sum \rho^2/q - Z^2)/N$",
         sum((qi * (r / qi - normaliser_Z) ** 2 for r, qi in zip(rho_s, q_s)), Integer(0)) / N,
         (sum((r**2 / qi for r, qi in zip(rho_s, q_s)), Integer(0)) - normaliser_Z**2) / N,
         {normaliser_Z: Z_s, **is_law},
-        rule="expand the square, sum q = 1",
+        rule=r"expand the square, $\sum q = 1$",
     )
     numerator = sum((qi * (r / qi) * fi for r, qi, fi in zip(rho_s, q_s, f_s)), Integer(0))
     proof.equal(
-        "SNIS limit: E_q[w f]/E_q[w] = E_pi f",
+        r"SNIS limit: $E_q[w f]/E_q[w] = E_\pi f$",
         numerator / mean_weight,
         sum((r * fi for r, fi in zip(rho_s, f_s)), Integer(0)) / Z_s,
         rule="strong law + continuous mapping",
@@ -464,7 +464,7 @@ def importance(n: int, hole: int) -> Derivation:
     rho, q = finite_target(n), finite_proposal(n, hole)
     Z = sum(rho, Integer(0))
     covered = sum((qi * r / qi for r, qi in zip(rho, q) if qi != 0), Integer(0))
-    proof.equal("the proposal covers the target: E_q[w] = Z", covered, Z, rule="q > 0 on supp rho", shown=(Function("E_q")(Symbol("w")), Z))
+    proof.equal(r"the proposal covers the target: $E_q[w] = Z$", covered, Z, rule=r"$q > 0$ on $\mathrm{supp}\,\rho$", shown=(Function("E_q")(Symbol("w")), Z))
     target_mean = law_mean(normalise(rho), range(n))
     bias = _snis_mean(rho, q, list(range(n)), 2) - target_mean
     proof.certify(
@@ -472,7 +472,7 @@ def importance(n: int, hole: int) -> Derivation:
         Function("E")(Symbol("muhat_2")) - Function("E_pi")(Symbol("f")),
         "=",
         bias,
-        rule="exact enumeration of the n^2 outcomes",
+        rule=r"exact enumeration of the $n^2$ outcomes",
         holds=bias != 0,
         check=f"sum over {n}^2 pairs: bias {bias} != 0",
     )
@@ -490,17 +490,17 @@ def _symbolic_chain(proof: Proof, states: int) -> None:
     lemma = flow_lemma(proof)
     certify_instances(
         proof,
-        "every flow rho_i P_ij is min(rho_i q_ij, rho_j q_ji)",
+        r"every flow $\rho_i P_{ij}$ is $\min(\rho_i q_{ij}, \rho_j q_{ji})$",
         lemma,
         [(rho[i] * kernel[(i, j)], rho[i] * q[(i, j)], rho[j] * q[(j, i)]) for i, j in q],
     )
     flows = Matrix(states, states, lambda i, j: Min(rho[i] * q[(i, j)], rho[j] * q[(j, i)]) if i != j else Integer(0))
     F_ = sympy.MatrixSymbol("F", states, states)
     proof.equal(
-        "detailed balance: F_ij = min(rho_i q_ij, rho_j q_ji) is symmetric",
+        r"detailed balance: $F_{ij} = \min(\rho_i q_{ij}, \rho_j q_{ji})$ is symmetric",
         flows,
         flows.T,
-        rule="min is symmetric",
+        rule=r"$\min$ is symmetric",
         shown=(F_, F_.T),
         kind="general",
     )
@@ -508,10 +508,10 @@ def _symbolic_chain(proof: Proof, states: int) -> None:
     by_flows.update({(i, i): 1 - sum((flows[i, j] for j in range(states) if j != i), Integer(0)) / rho[i] for i in range(states)})
     rho_, P_ = sympy.MatrixSymbol("rho", 1, states), sympy.MatrixSymbol("P", states, states)
     proof.equal(
-        "stationarity: sum_i rho_i P_ij = rho_j",
+        r"stationarity: $\sum_i \rho_i P_{ij} = \rho_j$",
         Matrix([rho]) * SparseMatrix(states, states, by_flows),
         Matrix([rho]),
-        rule="sum detailed balance over i",
+        rule=r"sum detailed balance over $i$",
         shown=(rho_ * P_, rho_),
         kind="general",
     )
@@ -730,22 +730,22 @@ def mh_continuous(drift: Rational) -> Derivation:
     proof = Proof()
     z = Symbol("z", real=True)
     proposal = exp(-((z - drift) ** 2) / (2 * sigma**2)) / sqrt(2 * pi * sigma**2)
-    proof.equal("the proposal is symmetric", proposal.subs(z, y - x), proposal.subs(z, x - y), rule="q(y - x) = q(x - y)")
+    proof.equal("the proposal is symmetric", proposal.subs(z, y - x), proposal.subs(z, x - y), rule=r"$q(y - x) = q(x - y)$")
     rho = exp(-(z**4) / 4)
     rho_at_x, rho_at_y = rho.subs(z, x), rho.subs(z, y)
-    proof.compare("the target is positive", rho_at_x, ">", Integer(0), rule="exp > 0")
+    proof.compare("the target is positive", rho_at_x, ">", Integer(0), rule=r"$\exp > 0$")
     lemma = flow_lemma(proof)
     certify_instances(
         proof, "flow rho(x) min(1, rho(y)/rho(x))", lemma, [(rho_at_x * Min(1, rho_at_y / rho_at_x), rho_at_x, rho_at_y)]
     )
     flow = proposal.subs(z, y - x) * Min(rho_at_x, rho_at_y)
-    proof.equal("detailed balance", flow, flow.xreplace({x: y, y: x}), rule="symmetric q and min")
+    proof.equal("detailed balance", flow, flow.xreplace({x: y, y: x}), rule=r"symmetric $q$ and $\min$")
     moments = [Integral(x**power * rho.subs(z, x), (x, -oo, oo)) for power in (0, 2, 4)]
-    Z = proof.equal("normaliser", moments[0], sympy.gamma(Rational(1, 4)) / sqrt(2), rule="t = x^4/4")
+    Z = proof.equal("normaliser", moments[0], sympy.gamma(Rational(1, 4)) / sqrt(2), rule=r"$t = x^4/4$")
     second = proof.equal(
-        "E_pi[x^2]", moments[1] / Z, 2 * sympy.gamma(Rational(3, 4)) / sympy.gamma(Rational(1, 4)), rule="t = x^4/4"
+        r"$E_\pi[x^2]$", moments[1] / Z, 2 * sympy.gamma(Rational(3, 4)) / sympy.gamma(Rational(1, 4)), rule=r"$t = x^4/4$"
     )
-    proof.equal("E_pi[x^4]", moments[2] / Z, Integer(1), rule="integrate by parts")
+    proof.equal(r"$E_\pi[x^4]$", moments[2] / Z, Integer(1), rule="integrate by parts")
     return proof.finish(result=second, conclusion=r"\pi K = \pi,\ E_\pi x^2 = 2\Gamma(3/4)/\Gamma(1/4)")
 
 
@@ -813,17 +813,17 @@ def gibbs(dims: int, values: int, power: int) -> Derivation:
         C * l_y, l_x**p_ / S, sympy.Pow(sympy.Mul(C * l_x, l_y**p_ / S, evaluate=False), -1, evaluate=False), evaluate=False
     )
     proof.equal(
-        "MH ratio of a coordinate proposal proportional to rho^p",
+        r"MH ratio of a coordinate proposal proportional to $\rho^p$",
         general,
         (l_y / l_x) ** (1 - p_),
-        rule="the factor C and the coordinate's normaliser S cancel",
+        rule=r"the factor $C$ and the coordinate's normaliser $S$ cancel",
         kind="general",
     )
     proof.equal(
         "Gibbs acceptance ratio (p = 1, the full conditional)",
         hastings_ratio(rho_x / S, rho_y / S),
         Integer(1),
-        rule="q(y|x) = pi(y_i | x_-i) = rho_y/S",
+        rule=r"$q(y|x) = \pi(y_i \mid x_{-i}) = \rho_y/S$",
         kind="general",
     )
     ends = [None, *range(values)]
@@ -941,7 +941,7 @@ def _general_cgmh(proof: Proof) -> dict[str, sympy.Expr]:
             f"{action} acceptance ratio",
             hastings_ratio(backward, forward),
             closed,
-            rule="q(x|y)/q(y|x), equal multiplicities",
+            rule=r"$q(x|y)/q(y|x)$, equal multiplicities",
             kind="general",
         )
     return {action: closed for action, (_, _, closed) in ratios.items()}
@@ -1039,7 +1039,7 @@ def cgmh(length: int, vocab: int, hastings: int) -> Derivation:
             Function("mismatches")(Symbol("m_ins"), Symbol("m_del")),
             "=",
             Integer(0),
-            rule="inserting at slot j and deleting position j are inverse",
+            rule=r"inserting at slot $j$ and deleting position $j$ are inverse",
             holds=not unequal,
             check=f"exact count over {sum(1 for m in ways.values() if m)} insert/delete pairs: {len(unequal)} mismatches",
         )
@@ -1055,7 +1055,7 @@ def cgmh(length: int, vocab: int, hastings: int) -> Derivation:
             Function("mismatches")(Symbol("ratio"), Symbol("closed_form")),
             "=",
             Integer(0),
-            rule="action probabilities 1/#allowed actions, words g_w = (w+1)/sum",
+            rule=r"action probabilities $1/\#\mathrm{allowed}$, words $g_w = (w+1)/\sum$",
             holds=not mismatched,
             check=f"exact over {sum(1 for i, j in proposal if i != j)} moves: {len(mismatched)} mismatches",
         )
