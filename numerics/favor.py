@@ -1058,17 +1058,30 @@ def same_block_pairs(features: int, dim: int) -> int:
 
 
 def pair_moment_samples(rng: np.random.Generator, dim: int, replicates: int, sign_fix: bool = True,
-                        chunk: int = CHUNK) -> tuple[BatchStream, BatchStream]:
+                        chunk: int = CHUNK, fixed_norms: bool = False) -> tuple[BatchStream, BatchStream, BatchStream]:
     r"""The sampler under test: per replicate one block of :math:`d` orthogonal frequencies (Haar columns times
-    :math:`\chi_d` norms), the mean over its :math:`d(d-1)` ordered pairs of :math:`t_i^2 t_j^2`,
-    :math:`t = \omega\cdot e_1`, and :math:`Q_{11}`; streamed."""
-    moments, first = BatchStream(replicates), BatchStream(replicates)
+    :math:`\chi_d` norms; ``fixed_norms``, a known-false variant: :math:`\sqrt d`), with :math:`t = \omega\cdot e_1`
+    the mean over its :math:`d(d-1)` ordered pairs of :math:`t_i^2 t_j^2`, the mean over its :math:`d` frequencies
+    of :math:`t_i^4`, and :math:`Q_{11}`; streamed."""
+    pairs, fourth, first = BatchStream(replicates), BatchStream(replicates), BatchStream(replicates)
     for count in replicate_chunks(replicates, dim, chunk):
-        omega = orthogonal_frequencies(rng, count, dim, dim, sign_fix)
-        squares = omega[..., 0] ** 2
-        moments.add((np.sum(squares, axis=-1) ** 2 - np.sum(squares**2, axis=-1)) / (dim * (dim - 1)))
-        first.add(first_entries(omega))
-    return moments, first
+        q = haar_blocks(rng, (count,), dim, sign_fix)
+        norms = np.full((count, dim), dim**0.5) if fixed_norms else np.sqrt(rng.chisquare(dim, size=(count, dim)))
+        squares = (q[:, 0, :] * norms) ** 2  # t_i^2: first coordinates of the columns times their norms
+        pairs.add((np.sum(squares, axis=-1) ** 2 - np.sum(squares**2, axis=-1)) / (dim * (dim - 1)))
+        fourth.add(np.mean(squares**2, axis=-1))
+        first.add(q[:, 0, 0])
+    return pairs, fourth, first
+
+
+def single_fourth_moment(dim: int) -> tuple[float, float]:
+    r""":math:`E t^4 = E R^4\,E a^4` for one orthogonal frequency (:math:`R \sim \chi_d`, :math:`a` one Haar
+    direction's component), by the rules above: (value, error estimate)."""
+    log_r4, radial_error, _ = log_chi_mgf(dim, np.zeros(1), power=4)
+    alpha = (dim - 3) / 2
+    values = [float(np.sum(w * a**4)) for a, w in (_jacobi(n, alpha, alpha) for n in (DIRECTION_NODES, DIRECTION_NODES // 2))]
+    value = float(np.exp(log_r4[0])) * values[0]
+    return value, abs(values[0] - values[1]) * value / values[0] + float(radial_error[0]) * value
 
 
 ORTHOGONAL_QUADRATURE_RTOL = 1e-11  # the quadrature must reach this relative error estimate, else NumericError
@@ -1085,6 +1098,7 @@ def orthogonal_mse_quadrature(
     count: int = DIRECTION_NODES,
     angles: int = ANGLE_NODES,
     disc: Callable[[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    fixed_norms: bool = False,
 ) -> Estimate:
     r"""F3: the MSE of :math:`m` orthogonal positive features by quadrature over the laws of one and two Haar
     directions (see above), the reduction :math:`\mathrm{MSE_{iid}} - \mathrm{MSE_{ort}} = -\frac{P}{m^2}\mathrm{Cov}`
@@ -1092,8 +1106,10 @@ def orthogonal_mse_quadrature(
     e^{-(|x|^2+|y|^2)/2})^2`, each with an error estimate (quadrature change plus the rounding bound).
 
     The sampler itself is tested by Monte Carlo at any norm (its law does not depend on :math:`x, y`):
-    ``first_entry`` (mean of :math:`Q_{11}`, 0 for Haar) and ``pair_moment`` (mean of :math:`t_i^2t_j^2` over pairs of one
-    block) against ``pair_moment_reference``, the same moment from the disc law.
+    ``first_entry`` (mean of :math:`Q_{11}`, 0 for Haar), ``pair_moment`` (mean of :math:`t_i^2t_j^2` over pairs of one
+    block) against ``pair_moment_reference``, the same moment from the disc law, and ``fourth_moment``
+    (:math:`E t^4`, which sees the radial law) against ``fourth_moment_reference``.  ``disc`` and ``fixed_norms``
+    replace the pair law of the quadrature and the norms of the sampler (known-false variants).
     """
     dim = x.size
     u = x + y
@@ -1124,7 +1140,8 @@ def orthogonal_mse_quadrature(
         )
     bound_reduction = constant * (target - np.exp(-sq / 2)) ** 2
     rng = np.random.default_rng(seed)
-    moments, first = pair_moment_samples(rng, dim, replicates, sign_fix)
+    moments, fourth, first = pair_moment_samples(rng, dim, replicates, sign_fix, fixed_norms=fixed_norms)
+    single_reference, single_reference_error = single_fourth_moment(dim)
     return Estimate(
         value=float(mse),
         method=(
@@ -1146,6 +1163,9 @@ def orthogonal_mse_quadrature(
             "pair_moment": mean_estimate(moments, "mean of t_i^2 t_j^2 over the ordered pairs of one block", seed),
             "pair_moment_reference": reference,
             "pair_moment_reference_error": reference_error,
+            "fourth_moment": mean_estimate(fourth, "mean of t_i^4 over the frequencies of one block", seed),
+            "fourth_moment_reference": single_reference,
+            "fourth_moment_reference_error": single_reference_error,
             **haar_check(first),
         },
     )

@@ -225,6 +225,16 @@ def test_tilted_orthogonal_mean_is_unbiased_at_large_norms(norm: float, angle: f
     assert 0.5 < estimate.replicate_stderr / estimate.stderr < 2
 
 
+def test_fixed_norms_fail_the_fourth_moment_not_the_pair_moment() -> None:
+    """Norms sqrt(d) keep E t_i^2 t_j^2 = d/(d+2) but give E t^4 = 3d/(d+2) instead of 3: the fourth moment sees them."""
+    rng = np.random.default_rng(0)
+    pairs, fourth, _ = numeric.pair_moment_samples(rng, 8, 20_000, fixed_norms=True)
+    reference, _ = numeric.pair_fourth_moment(8)
+    assert abs(pairs.moments.mean - reference) < 5 * pairs.moments.stderr
+    assert numeric.single_fourth_moment(8)[0] == pytest.approx(3.0, rel=1e-12)
+    assert (3.0 - fourth.moments.mean) / fourth.moments.stderr > 20
+
+
 def test_reflection_completes_a_haar_block() -> None:
     """The reflected blocks stay orthogonal and carry the tilted direction in the chosen column."""
     rng = np.random.default_rng(0)

@@ -173,11 +173,15 @@ def _quadrature_agrees(exact_value: Any, value: float, error: float, what: str) 
     )
 
 
-def _pair_moment(estimate: Estimate) -> Comparison:
-    """The sampler's pairs have the law the quadrature integrates: the mean of $t_i^2 t_j^2$ over the pairs of one
-    block against the same moment of the disc law (5-sigma z-test with batch means; the quadrature value is exact
-    to 1e-13)."""
-    return crosscheck.z_score(estimate.details["pair_moment_reference"], estimate.details["pair_moment"])
+def _sampler_moments(estimate: Estimate) -> Comparison:
+    """The sampler has the laws the quadrature integrates: the mean of $t_i^2 t_j^2$ over the pairs of one block
+    against the same moment of the disc law, and the mean of $t_i^4$ against $E R^4 E a^4$ (5-sigma z-tests with
+    batch means; the quadrature values are exact to 1e-13)."""
+    details = estimate.details
+    return crosscheck.all_of(
+        crosscheck.z_score(details["pair_moment_reference"], details["pair_moment"]),
+        crosscheck.z_score(details["fourth_moment_reference"], details["fourth_moment"]),
+    )
 
 
 def _orthogonal_mse(derivation: Derivation, estimate: Estimate, params: dict[str, Any]) -> Comparison:
@@ -201,14 +205,14 @@ def _orthogonal_mse(derivation: Derivation, estimate: Estimate, params: dict[str
             estimate=details["reduction"],
         ),
         _haar(estimate),
-        _pair_moment(estimate),
+        _sampler_moments(estimate),
     )
 
 
-def _orthogonal_mse_estimate(p: dict[str, Any], seed: int, disc=None) -> Estimate:
+def _orthogonal_mse_estimate(p: dict[str, Any], seed: int, disc=None, fixed_norms: bool = False) -> Estimate:
     constant = crosscheck.exact_float(exact.CLAIMED_CONSTANT.subs({exact.m: p["m"], exact.d: p["d"]}))
     return numeric.orthogonal_mse_quadrature(
-        *_vectors(p), p["m"], constant, p["samples"], seed, sign_fix=p["sign_fix"], disc=disc
+        *_vectors(p), p["m"], constant, p["samples"], seed, sign_fix=p["sign_fix"], disc=disc, fixed_norms=fixed_norms
     )
 
 
@@ -391,6 +395,11 @@ VARIANTS = (
         estimate=lambda p, seed: _orthogonal_mse_estimate(p, seed, disc=numeric._variant_disc_rule_single_exponent),
     ),
     FalseVariant(
+        "favor.orthogonal_mse", "fixed norms instead of chi",
+        r"the sampler scales its orthogonal directions to $\sqrt d$ instead of independent $\chi_d$ norms",
+        estimate=lambda p, seed: _orthogonal_mse_estimate(p, seed, fixed_norms=True),
+    ),
+    FalseVariant(
         "favor.positive_unbiased", "s.e. without square root of n",
         r"standard error $\mathrm{sd}$ instead of $\mathrm{sd}/\sqrt n$",
         estimate=lambda p, seed: numeric._variant_stderr_without_root_n(
@@ -565,6 +574,8 @@ FAMILY = Family(
                       key="first_entry", exact_side=False),
                 Probe("sigma", 9.0, r"5-sigma test of the pair moment $E t_i^2 t_j^2$ of the sampler; seed noise up to 4 s.e.",
                       key="pair_moment", exact_side=False),
+                Probe("sigma", 9.0, r"5-sigma test of the fourth moment $E t_i^4$ of the sampler; seed noise up to 4 s.e.",
+                      key="fourth_moment", exact_side=False),
             ),
         ),
         Claim(
