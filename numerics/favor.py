@@ -933,8 +933,9 @@ def factor_infimum(kind: str) -> float:
 # with alpha = beta = (d-3)/2; the disc in polar form r = rho^2 (Gauss-Jacobi, weight (1 - r)^{(d-4)/2}) times
 # phi (trapezoid, exponentially convergent for a periodic analytic integrand; its phi-average is entire in r).
 # Every rule is run again with half the nodes; the change is the error estimate.  Rounding: each quadrature
-# is a sum of positive terms exp(L) whose exponent L is computed with absolute error below (|L| + 4)u, so its
-# relative rounding error is below (max |L| + n + 4)u, n the number of terms.
+# is a sum of positive terms exp(L - L*) whose exponents are computed with absolute error below 2 max|L| u, and
+# numpy sums pairwise (blocks of at most 128 added 8-way, then halving: at most 16 + log2 n additions per term),
+# so its relative rounding error is below (2 max |L| + 16 + log2 n + 4)u, n the number of terms.
 
 RADIAL_NODES = 128  # per panel
 DIRECTION_NODES = 160  # Gauss-Jacobi nodes for a and for rho^2
@@ -1024,18 +1025,28 @@ def _disc_rule(dim: int, count: int, angles: int) -> tuple[np.ndarray, np.ndarra
     return a, b, np.broadcast_to(weights[:, None] / angles, a.shape)
 
 
+PAIR_CONVERGED = 1e-13  # the disc rule is doubled until two successive values agree to this, relative
+
+
 def _pair_mean(dim: int, spread: float, count: int, angles: int, disc: Callable | None = None) -> tuple[float, float, float]:
     r""":math:`E M(|u|a)M(|u|b)` over the disc law (``disc``, default :func:`_disc_rule`): (value, error estimate,
-    largest exponent)."""
+    largest exponent).  The rule is doubled from :math:`(count, angles)/8` until two successive values agree to
+    ``PAIR_CONVERGED`` or the full ``(count, angles)`` is reached; the last change is the error estimate."""
     disc = disc or _disc_rule
     results, radial_error, top = [], 0.0, 0.0
-    for n, k in ((count, angles), (count // 2, angles // 2)):
+    n, k = max(count // 8, 4), max(angles // 8, 8)
+    while True:
         a, b, w = disc(dim, n, k)
-        log_a, error, top_n = log_chi_mgf(dim, spread * a)
+        half, error, top_n = log_chi_mgf(dim, spread * a[:, : k // 2])
+        log_a = np.concatenate([half, half[:, ::-1]], axis=-1)  # cos phi_{N-1-j} = cos phi_j
         log_b = np.roll(log_a, k // 4, axis=-1)  # M(|u| sin phi_j) = M(|u| cos phi_{j - N/4})
         results.append(float(np.sum(w * np.exp(log_a + log_b))))
-        radial_error, top = max(radial_error, 2 * float(np.max(error))), max(top, 2 * top_n)
-    return results[0], abs(results[0] - results[1]) + radial_error * results[0], top
+        radial_error, top = 2 * float(np.max(error)), max(top, 2 * top_n)
+        converged = len(results) > 1 and abs(results[-1] - results[-2]) <= PAIR_CONVERGED * results[-1]
+        if converged or n >= count:
+            break
+        n, k = 2 * n, 2 * k
+    return results[-1], abs(results[-1] - results[-2]) + radial_error * results[-1], top
 
 
 def pair_fourth_moment(dim: int, disc: Callable | None = None) -> tuple[float, float]:
@@ -1120,7 +1131,7 @@ def orthogonal_mse_quadrature(
     g2, e2, t2 = _single_direction_mean(dim, spread, 2.0, count)
     g12, e12, t12 = _pair_mean(dim, spread, count, angles, disc)
     reference, reference_error = pair_fourth_moment(dim, disc)
-    rounding = (max(t1, t2, t12) + count * angles + 4) * UNIT  # relative, each quadrature (see above)
+    rounding = (2 * max(t1, t2, t12) + 20 + np.log2(count * angles * 2 * RADIAL_NODES)) * UNIT  # relative (see above)
     mean, second, cross = np.exp(-sq / 2) * g1, np.exp(-sq) * g2, np.exp(-sq) * g12
     mean_err = np.exp(-sq / 2) * (e1 + rounding * g1)
     second_err, cross_err = np.exp(-sq) * (e2 + rounding * g2), np.exp(-sq) * (e12 + rounding * g12)
