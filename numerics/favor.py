@@ -1028,9 +1028,11 @@ def _disc_rule(dim: int, count: int, angles: int) -> tuple[np.ndarray, np.ndarra
 PAIR_CONVERGED = 1e-13  # the disc rule is doubled until two successive values agree to this, relative
 
 
-def _pair_mean(dim: int, spread: float, count: int, angles: int, disc: Callable | None = None) -> tuple[float, float, float]:
+def _pair_mean(
+    dim: int, spread: float, count: int, angles: int, disc: Callable | None = None
+) -> tuple[float, float, float, tuple[int, int]]:
     r""":math:`E M(|u|a)M(|u|b)` over the disc law (``disc``, default :func:`_disc_rule`): (value, error estimate,
-    largest exponent).  The rule is doubled from :math:`(count, angles)/8` until two successive values agree to
+    largest exponent, nodes used).  The rule is doubled from :math:`(count, angles)/8` until two successive values agree to
     ``PAIR_CONVERGED`` or the full ``(count, angles)`` is reached; the last change is the error estimate."""
     disc = disc or _disc_rule
     results, radial_error, top = [], 0.0, 0.0
@@ -1046,7 +1048,7 @@ def _pair_mean(dim: int, spread: float, count: int, angles: int, disc: Callable 
         if converged or n >= count:
             break
         n, k = 2 * n, 2 * k
-    return results[-1], abs(results[-1] - results[-2]) + radial_error * results[-1], top
+    return results[-1], abs(results[-1] - results[-2]) + radial_error * results[-1], top, (n, k)
 
 
 def pair_fourth_moment(dim: int, disc: Callable | None = None) -> tuple[float, float]:
@@ -1129,9 +1131,9 @@ def orthogonal_mse_quadrature(
     target = float(np.exp(x @ y))
     g1, e1, t1 = _single_direction_mean(dim, spread, 1.0, count)
     g2, e2, t2 = _single_direction_mean(dim, spread, 2.0, count)
-    g12, e12, t12 = _pair_mean(dim, spread, count, angles, disc)
+    g12, e12, t12, (radii, phis) = _pair_mean(dim, spread, count, angles, disc)
     reference, reference_error = pair_fourth_moment(dim, disc)
-    rounding = (2 * max(t1, t2, t12) + 20 + np.log2(count * angles * 2 * RADIAL_NODES)) * UNIT  # relative (see above)
+    rounding = (2 * max(t1, t2, t12) + 20 + np.log2(radii * phis * 2 * RADIAL_NODES)) * UNIT  # relative (see above)
     mean, second, cross = np.exp(-sq / 2) * g1, np.exp(-sq) * g2, np.exp(-sq) * g12
     mean_err = np.exp(-sq / 2) * (e1 + rounding * g1)
     second_err, cross_err = np.exp(-sq) * (e2 + rounding * g2), np.exp(-sq) * (e12 + rounding * g12)
@@ -1157,10 +1159,10 @@ def orthogonal_mse_quadrature(
         value=float(mse),
         method=(
             f"MSE of {features} orthogonal positive features by quadrature of the one- and two-direction Haar laws "
-            f"({count} x {angles} nodes, chi_d moment generating function by Gauss-Legendre); the sampler checked on "
-            f"{replicates} blocks"
+            f"({count} Gauss-Jacobi nodes for one direction, {radii} x {phis} on the disc, chi_d moment generating "
+            f"function by Gauss-Legendre); the sampler checked on {replicates} blocks"
         ),
-        n=count * angles,
+        n=radii * phis,
         seed=seed,
         details={
             "error": float(mse_err),
