@@ -17,7 +17,10 @@ so that :math:`\varphi(x)\cdot\varphi(y)` estimates :math:`\mathrm{SM}(x, y) = e
 Orthogonal frequencies: columns of a Haar matrix from ``numpy.linalg.qr`` *with the
 sign fix* :math:`Q\,\operatorname{diag}(\operatorname{sign} R_{ii})` (Mezzadri 2007), times independent
 :math:`\chi_d` norms; without the fix numpy's Householder QR returns
-:math:`Q_{11} = -|A_{11}|/\|A_{:,1}\| < 0` always, which biases the estimator.
+:math:`Q_{11} = -|A_{11}|/\|A_{:,1}\| < 0` always, which biases the estimator.  At large norms the orthogonal
+mean is importance-sampled through the sampler itself (one frequency tilted, its block completed by a reflection)
+and the orthogonal MSE is a quadrature over the laws of one and of two Haar directions, the sampler's law checked
+by Monte Carlo moments.
 """
 
 from __future__ import annotations
