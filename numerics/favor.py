@@ -17,7 +17,10 @@ so that :math:`\varphi(x)\cdot\varphi(y)` estimates :math:`\mathrm{SM}(x, y) = e
 Orthogonal frequencies: columns of a Haar matrix from ``numpy.linalg.qr`` *with the
 sign fix* :math:`Q\,\operatorname{diag}(\operatorname{sign} R_{ii})` (Mezzadri 2007), times independent
 :math:`\chi_d` norms; without the fix numpy's Householder QR returns
-:math:`Q_{11} = -|A_{11}|/\|A_{:,1}\| < 0` always, which biases the estimator.
+:math:`Q_{11} = -|A_{11}|/\|A_{:,1}\| < 0` always, which biases the estimator.  At large norms the orthogonal
+mean is importance-sampled through the sampler itself (one frequency tilted, its block completed by a reflection)
+and the orthogonal MSE is a quadrature over the laws of one and of two Haar directions, the sampler's law checked
+by Monte Carlo moments.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, special
 
 from twofold.contract import Estimate, NumericError
 
@@ -350,6 +353,76 @@ def _orthogonal_replicates(
     return estimates, first
 
 
+# --- importance sampling of the orthogonal sampler itself -------------------------------------------------------
+#
+# The orthogonal estimator (1/m) sum_i e^{omega_i.u - sq/2} is as heavy-tailed as the iid one (each omega_i is
+# N(0, I) marginally).  Proposal: pick one of the m frequencies, j, uniformly; draw omega_j from N(mu, I),
+# mu = lam u; complete its block from a block H of the sampler under test by the Householder reflection P that
+# maps the column h_j to omega_j/|omega_j| (for Haar H the other columns, given h_j, are Haar in h_j^perp, so
+# P h_k are Haar in omega_j^perp: the conditional law of the block given omega_j); all other norms chi_d and
+# other blocks as sampled.  If the sampler is right, the proposal density over the whole draw is
+# p(draw) * (1/m) sum_k c(omega_k), c(omega) = e^{mu.omega - |mu|^2/2} (the tilt of omega_k's N(0, I) marginal),
+# so weighting by 1/((1/m) sum_k c(omega_k)) is unbiased for every lam.  By the mediant inequality the weighted
+# estimate sum_i e^{s_i} / sum_k c_k is at most max_i e^{s_i}/c_i = e^{(1 - lam)|u| t_i + ...}: with
+# lam = 1 - TILT/|u| a log-normal of log-s.d. TILT, at any norm.  lam = 1 would give zero variance whatever the
+# sampler does; lam < 1 keeps the estimate honest.  The Haar check runs on the sampler's raw blocks.
+
+
+def _reflect_onto(blocks: np.ndarray, column: np.ndarray, target: np.ndarray) -> np.ndarray:
+    r"""Householder reflections :math:`P = I - 2vv^\top/|v|^2`, :math:`v = h - q`, applied to ``blocks`` (n, d, d):
+    column ``column`` (n,) of each block, :math:`h`, is mapped to the unit vector ``target`` (n, d), :math:`q`."""
+    h = np.take_along_axis(blocks, column[:, None, None], axis=-1)[..., 0]
+    v = h - target
+    norm = np.sum(v * v, axis=-1)
+    scale = np.where(norm > 0, 2.0 / np.where(norm > 0, norm, 1.0), 0.0)
+    return blocks - scale[:, None, None] * v[:, :, None] * np.einsum("nd,ndk->nk", v, blocks)[:, None, :]
+
+
+def _tilted_orthogonal_replicates(
+    rng: np.random.Generator,
+    x: np.ndarray,
+    y: np.ndarray,
+    features: int,
+    replicates: int,
+    sign_fix: bool,
+    chunk: int,
+    tilt: float | None = TILT,
+    sq: float | None = None,
+    fixed_norms: bool = False,
+) -> tuple[BatchStream, BatchStream, float]:
+    """Per replicate the importance-weighted orthogonal positive estimate (see above) and :math:`Q_{11}` of the
+    sampler's first raw block, streamed; and :math:`\\lambda`.  ``fixed_norms`` (known-false variant) gives every
+    frequency the norm :math:`\\sqrt d` instead of a :math:`\\chi_d` one."""
+    dim = x.size
+    u = x + y
+    spread = float(np.linalg.norm(u))
+    lam = tilt_factor(1, spread, tilt)
+    sq = float(x @ x + y @ y) if sq is None else sq
+    blocks = -(-features // dim)
+    estimates, first = BatchStream(replicates), BatchStream(replicates)
+    for count in replicate_chunks(replicates, blocks * dim, chunk):  # a replicate holds blocks * d directions
+        q = haar_blocks(rng, (count, blocks), dim, sign_fix)  # columns are the directions
+        first.add(q[:, 0, 0, 0])
+        norms = np.sqrt(rng.chisquare(dim, size=(count, features))) if not fixed_norms else np.full((count, features), dim**0.5)
+        if lam > 0:
+            rows = np.arange(count)
+            index = rng.integers(features, size=count)
+            block, column = np.divmod(index, dim)
+            tilted = rng.standard_normal((count, dim)) + lam * u
+            length = np.linalg.norm(tilted, axis=-1)
+            q[rows, block] = _reflect_onto(q[rows, block], column, tilted / length[:, None])
+            norms[rows, index] = dim**0.5 if fixed_norms else length
+        directions = np.swapaxes(q, -1, -2).reshape(count, blocks * dim, dim)[:, :features]
+        s = (directions @ u) * norms  # omega_i . u
+        if lam > 0:
+            log_c = lam * s - 0.5 * lam**2 * spread**2
+            values = np.exp(special.logsumexp(s - sq / 2, axis=-1) - special.logsumexp(log_c, axis=-1))
+        else:
+            values = np.mean(np.exp(s - sq / 2), axis=-1)
+        estimates.add(values)
+    return estimates, first, lam
+
+
 def _resolution(kind: str, x: np.ndarray, y: np.ndarray) -> float:
     r"""Float64 resolution of one estimate of :math:`e^{x\cdot y}`: ``ROUNDING_FLOOR`` times its scale
     (:math:`e^{(|x|^2+|y|^2)/2}` for trigonometric features, whose terms cancel; else the kernel times the size
@@ -375,12 +448,18 @@ def kernel_mean(
     r"""F1/F3: Monte Carlo mean of the :math:`m`-frequency estimator of :math:`e^{x\cdot y}`.
 
     ``replicates`` x ``features`` samples, ``chunk`` samples at a time.  iid frequencies: each term
-    importance-weighted by the exponential tilt (``tilt=None``: plain Monte Carlo); orthogonal frequencies:
-    plain Monte Carlo, ``details`` carry the mean of :math:`Q_{11}` (:func:`haar_check`) as an Estimate.
+    importance-weighted by the exponential tilt (``tilt=None``: plain Monte Carlo); orthogonal positive
+    frequencies: one frequency tilted and its block completed by reflection (:func:`_tilted_orthogonal_replicates`),
+    ``details`` carry the mean of :math:`Q_{11}` of the raw blocks (:func:`haar_check`) as an Estimate.
     Standard errors from the replicates, and again from batch means.
     """
     rng = np.random.default_rng(seed)
     floor = _resolution(kind, x, y)
+    if orthogonal and kind == "positive":
+        estimates, first, lam = _tilted_orthogonal_replicates(rng, x, y, features, replicates, sign_fix, chunk, tilt)
+        how = f", one frequency tilted by lambda = {lam:.3g} (block completed by reflection)" if lam else ""
+        method = f"mean of {replicates} {kind} estimates, {_layout(features, True, sign_fix)} each{how}"
+        return mean_estimate(estimates, method, seed, floor, **haar_check(first))
     if orthogonal:
         estimates, first = _orthogonal_replicates(rng, kind, x, y, features, replicates, sign_fix, chunk)
         method = f"mean of {replicates} {kind} estimates, {_layout(features, True, sign_fix)} each"
@@ -843,3 +922,297 @@ def factor_infimum(kind: str) -> float:
     low, high = nodes[max(best - 1, 0)], nodes[min(best + 1, nodes.size - 1)]
     refined = optimize.minimize_scalar(function, bounds=(low, high), method="bounded", options={"xatol": 1e-12})
     return float(min(values[best], refined.fun))
+
+
+# --- F3 by quadrature: the MSE of orthogonal features from the laws of one and of two orthogonal directions ---------
+#
+# Everything depends on t_i = omega_i . u_hat (u = x + y): omega_i = R_i q_i with R_i ~ chi_d and, for q_i, q_j
+# two columns of one Haar block, their components (a, b) along u_hat have the density prop. to
+# (1 - a^2 - b^2)^{(d-4)/2} on the unit disc (one column: a with density prop. to (1 - a^2)^{(d-3)/2}).  With
+# M(s) = E e^{sR}, R ~ chi_d (a 1-d radial integral):
+#   E Z = e^{-sq/2} E M(|u| a),  E Z^2 = e^{-sq} E M(2|u| a),  E Z_i Z_j = e^{-sq} E M(|u| a) M(|u| b)  (i != j, one block).
+# Rules: M by Gauss-Legendre on two panels [r* - 12, r*], [r* + 12] around the peak r* of the log-concave radial
+# integrand (second log-derivative <= -1, so the mass left out is below e^{-72} of the total); a by Gauss-Jacobi
+# with alpha = beta = (d-3)/2; the disc in polar form r = rho^2 (Gauss-Jacobi, weight (1 - r)^{(d-4)/2}) times
+# phi (trapezoid, exponentially convergent for a periodic analytic integrand; its phi-average is entire in r).
+# Every rule is run again with half the nodes; the change is the error estimate.  Rounding: each quadrature
+# is a sum of positive terms exp(L - L*) whose exponents are computed with absolute error below 2 max|L| u, and
+# numpy sums pairwise (blocks of at most 128 added 8-way, then halving: at most 16 + log2 n additions per term),
+# so its relative rounding error is below (2 max |L| + 16 + log2 n + 4)u, n the number of terms.
+
+RADIAL_NODES = 128  # per panel
+DIRECTION_NODES = 160  # Gauss-Jacobi nodes for a and for rho^2
+ANGLE_NODES = 256  # trapezoid nodes in phi (a multiple of 4: sin phi_j = cos phi_{j - N/4})
+RADIAL_WIDTH = 12.0  # beyond r* +- 12 the log-integrand has dropped by at least 72 (curvature >= 1)
+RADIAL_DROP = 80.0
+UNIT = 2.0**-53
+
+
+@cache
+def _legendre(count: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(count)
+
+
+@cache
+def _jacobi(count: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Jacobi nodes on [-1, 1] for the weight (1 - x)^alpha (1 + x)^beta, weights normalised to sum 1."""
+    nodes, weights = special.roots_jacobi(count, alpha, beta)
+    return nodes, weights / weights.sum()
+
+
+def _log_radial(dim: int, s: np.ndarray, power: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    r""":math:`\log\int_0^\infty r^{d-1+p} e^{-r^2/2 + sr}\,dr` for every entry of ``s`` (Gauss-Legendre, two panels);
+    returns (values, largest |exponent| met, for the rounding bound)."""
+    shape = np.shape(s)
+    s = np.asarray(s, dtype=float).ravel()
+    k = dim - 1 + power
+    peak = (s + np.sqrt(s**2 + 4 * k)) / 2
+    x, w = _legendre(nodes)
+    total, top = np.zeros(s.shape), np.zeros(s.shape)
+    log_peak = k * np.log(peak) - peak**2 / 2 + s * peak
+    def log_f(r: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return k * np.log(r) - r**2 / 2 + s * r
+
+    # Panel widths: the smallest of RADIAL_WIDTH * 2^-j where the log-integrand has dropped by RADIAL_DROP; by
+    # concavity it then keeps falling at least linearly, so the mass beyond is below e^{-RADIAL_DROP} of the peak's.
+    widths = RADIAL_WIDTH * 2.0 ** -np.arange(10)[:, None]  # (10, 1) against s of shape (N,)
+    right = np.min(np.where(log_peak - log_f(peak + widths) >= RADIAL_DROP, widths, RADIAL_WIDTH), axis=0)
+    left_reach = np.where(peak - widths > 0, log_peak - log_f(np.maximum(peak - widths, 0.0)), np.inf)
+    left = np.minimum(np.min(np.where(left_reach >= RADIAL_DROP, widths, RADIAL_WIDTH), axis=0), peak)
+    for low, high in ((peak - left, peak), (peak, peak + right)):
+        half = (high - low) / 2
+        r = low[..., None] + half[..., None] * (x + 1)
+        exponent = k * np.log(r) - r**2 / 2 + s[..., None] * r
+        top = np.maximum(top, np.max(np.abs(exponent), axis=-1))
+        total += half * np.sum(w * np.exp(exponent - log_peak[..., None]), axis=-1)
+    return (log_peak + np.log(total)).reshape(shape), top.reshape(shape)
+
+
+def log_chi_mgf(dim: int, s: np.ndarray, power: int = 0, nodes: int = RADIAL_NODES) -> tuple[np.ndarray, np.ndarray, float]:
+    r""":math:`\log E[R^p e^{sR}]`, :math:`R \sim \chi_d`, as the ratio of two radial integrals (the normaliser by
+    the same rule).  Returns (values, relative error estimate per entry, largest exponent)."""
+    values, top = _log_radial(dim, s, power, nodes)
+    coarse, _ = _log_radial(dim, s, power, nodes // 2)
+    norm, norm_top = _log_radial(dim, np.zeros(1), 0, nodes)
+    norm_coarse, _ = _log_radial(dim, np.zeros(1), 0, nodes // 2)
+    error = np.abs(values - coarse) + abs(float(norm[0] - norm_coarse[0]))
+    return values - norm[0], np.expm1(error), float(max(np.max(top, initial=0.0), norm_top[0]))
+
+
+def _single_direction_mean(dim: int, spread: float, factor: float, count: int) -> tuple[float, float, float]:
+    r""":math:`E M(c|u|a)`, :math:`a` the component of one Haar direction along :math:`\hat u`: (value, error
+    estimate with the radial error, largest exponent)."""
+    alpha = (dim - 3) / 2
+    results, radial_error, top = [], 0.0, 0.0
+    for n in (count, count // 2):
+        a, w = _jacobi(n, alpha, alpha)
+        log_m, error, top_n = log_chi_mgf(dim, factor * spread * a)
+        results.append(float(np.sum(w * np.exp(log_m))))
+        radial_error, top = max(radial_error, float(np.max(error))), max(top, top_n)
+    return results[0], abs(results[0] - results[1]) + radial_error * results[0], top
+
+
+def _disc_rule(dim: int, count: int, angles: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Nodes (a, b) and weights for the joint law of the components of two orthonormal Haar columns along one
+    unit vector: density :math:`\propto (1-a^2-b^2)^{(d-4)/2}` on the disc (the unit circle for :math:`d = 2`).
+    Shapes (count, angles); the columns of ``b`` are those of ``a`` rolled by a quarter turn."""
+    phi = 2 * np.pi * (np.arange(angles) + 0.5) / angles
+    if dim == 2:
+        radius, weights = np.ones(1), np.ones(1)
+    else:
+        x, weights = _jacobi(count, (dim - 4) / 2, 0.0)
+        radius = np.sqrt((1 + x) / 2)
+    a = radius[:, None] * np.cos(phi)
+    b = radius[:, None] * np.sin(phi)
+    return a, b, np.broadcast_to(weights[:, None] / angles, a.shape)
+
+
+PAIR_CONVERGED = 1e-13  # the disc rule is doubled until two successive values agree to this, relative
+
+
+def _pair_mean(
+    dim: int, spread: float, count: int, angles: int, disc: Callable | None = None
+) -> tuple[float, float, float, tuple[int, int]]:
+    r""":math:`E M(|u|a)M(|u|b)` over the disc law (``disc``, default :func:`_disc_rule`): (value, error estimate,
+    largest exponent, nodes used).  The rule is doubled from :math:`(count, angles)/8` until two successive values agree to
+    ``PAIR_CONVERGED`` or the full ``(count, angles)`` is reached; the last change is the error estimate."""
+    disc = disc or _disc_rule
+    results, radial_error, top = [], 0.0, 0.0
+    n, k = max(count // 8, 4), max(angles // 8, 8)
+    while True:
+        a, b, w = disc(dim, n, k)
+        half, error, top_n = log_chi_mgf(dim, spread * a[:, : k // 2])
+        log_a = np.concatenate([half, half[:, ::-1]], axis=-1)  # cos phi_{N-1-j} = cos phi_j
+        log_b = np.roll(log_a, k // 4, axis=-1)  # M(|u| sin phi_j) = M(|u| cos phi_{j - N/4})
+        results.append(float(np.sum(w * np.exp(log_a + log_b))))
+        radial_error, top = 2 * float(np.max(error)), max(top, 2 * top_n)
+        converged = len(results) > 1 and abs(results[-1] - results[-2]) <= PAIR_CONVERGED * results[-1]
+        if converged or n >= count:
+            break
+        n, k = 2 * n, 2 * k
+    return results[-1], abs(results[-1] - results[-2]) + radial_error * results[-1], top, (n, k)
+
+
+def pair_fourth_moment(dim: int, disc: Callable | None = None) -> tuple[float, float]:
+    r""":math:`E[t_1^2 t_2^2]` for two frequencies of one orthogonal block, :math:`t_i = \omega_i\cdot e` (any unit
+    :math:`e`): :math:`(E R^2)^2 E[a^2 b^2]` over the disc law, by the same rules.  (value, error estimate)."""
+    disc = disc or _disc_rule
+    log_r2, radial_error, _ = log_chi_mgf(dim, np.zeros(1), power=2)
+    values = []
+    for n, k in ((DIRECTION_NODES, ANGLE_NODES), (DIRECTION_NODES // 2, ANGLE_NODES // 2)):
+        a, b, w = disc(dim, n, k)
+        values.append(float(np.sum(w * a**2 * b**2)))
+    value = float(np.exp(2 * log_r2[0])) * values[0]
+    return value, abs(values[0] - values[1]) * value / values[0] + 2 * float(radial_error[0]) * value
+
+
+def same_block_pairs(features: int, dim: int) -> int:
+    """Ordered pairs of distinct frequencies that share an orthogonal block (blocks of ``dim`` columns)."""
+    full, rest = divmod(features, dim)
+    return full * dim * (dim - 1) + rest * (rest - 1)
+
+
+def pair_moment_samples(rng: np.random.Generator, dim: int, replicates: int, sign_fix: bool = True,
+                        chunk: int = CHUNK, fixed_norms: bool = False) -> tuple[BatchStream, BatchStream, BatchStream]:
+    r"""The sampler under test: per replicate one block of :math:`d` orthogonal frequencies (Haar columns times
+    :math:`\chi_d` norms; ``fixed_norms``, a known-false variant: :math:`\sqrt d`), with :math:`t = \omega\cdot e_1`
+    the mean over its :math:`d(d-1)` ordered pairs of :math:`t_i^2 t_j^2`, the mean over its :math:`d` frequencies
+    of :math:`t_i^4`, and :math:`Q_{11}`; streamed."""
+    pairs, fourth, first = BatchStream(replicates), BatchStream(replicates), BatchStream(replicates)
+    for count in replicate_chunks(replicates, dim, chunk):
+        q = haar_blocks(rng, (count,), dim, sign_fix)
+        norms = np.full((count, dim), dim**0.5) if fixed_norms else np.sqrt(rng.chisquare(dim, size=(count, dim)))
+        squares = (q[:, 0, :] * norms) ** 2  # t_i^2: first coordinates of the columns times their norms
+        pairs.add((np.sum(squares, axis=-1) ** 2 - np.sum(squares**2, axis=-1)) / (dim * (dim - 1)))
+        fourth.add(np.mean(squares**2, axis=-1))
+        first.add(q[:, 0, 0])
+    return pairs, fourth, first
+
+
+def single_fourth_moment(dim: int) -> tuple[float, float]:
+    r""":math:`E t^4 = E R^4\,E a^4` for one orthogonal frequency (:math:`R \sim \chi_d`, :math:`a` one Haar
+    direction's component), by the rules above: (value, error estimate)."""
+    log_r4, radial_error, _ = log_chi_mgf(dim, np.zeros(1), power=4)
+    alpha = (dim - 3) / 2
+    values = [float(np.sum(w * a**4)) for a, w in (_jacobi(n, alpha, alpha) for n in (DIRECTION_NODES, DIRECTION_NODES // 2))]
+    value = float(np.exp(log_r4[0])) * values[0]
+    return value, abs(values[0] - values[1]) * value / values[0] + float(radial_error[0]) * value
+
+
+ORTHOGONAL_QUADRATURE_RTOL = 1e-11  # the quadrature must reach this relative error estimate, else NumericError
+
+
+def orthogonal_mse_quadrature(
+    x: np.ndarray,
+    y: np.ndarray,
+    features: int,
+    constant: float,
+    replicates: int,
+    seed: int,
+    sign_fix: bool = True,
+    count: int = DIRECTION_NODES,
+    angles: int = ANGLE_NODES,
+    disc: Callable[[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    fixed_norms: bool = False,
+) -> Estimate:
+    r"""F3: the MSE of :math:`m` orthogonal positive features by quadrature over the laws of one and two Haar
+    directions (see above), the reduction :math:`\mathrm{MSE_{iid}} - \mathrm{MSE_{ort}} = -\frac{P}{m^2}\mathrm{Cov}`
+    (:math:`P` ordered same-block pairs), and the claimed reduction ``constant`` :math:`\cdot(e^{x\cdot y} -
+    e^{-(|x|^2+|y|^2)/2})^2`, each with an error estimate (quadrature change plus the rounding bound).
+
+    The sampler itself is tested by Monte Carlo at any norm (its law does not depend on :math:`x, y`):
+    ``first_entry`` (mean of :math:`Q_{11}`, 0 for Haar), ``pair_moment`` (mean of :math:`t_i^2t_j^2` over pairs of one
+    block) against ``pair_moment_reference``, the same moment from the disc law, and ``fourth_moment``
+    (:math:`E t^4`, which sees the radial law) against ``fourth_moment_reference``.  ``disc`` and ``fixed_norms``
+    replace the pair law of the quadrature and the norms of the sampler (known-false variants).
+    """
+    dim = x.size
+    u = x + y
+    spread = float(np.linalg.norm(u))
+    sq = float(x @ x + y @ y)
+    target = float(np.exp(x @ y))
+    g1, e1, t1 = _single_direction_mean(dim, spread, 1.0, count)
+    g2, e2, t2 = _single_direction_mean(dim, spread, 2.0, count)
+    g12, e12, t12, (radii, phis) = _pair_mean(dim, spread, count, angles, disc)
+    reference, reference_error = pair_fourth_moment(dim, disc)
+    rounding = (2 * max(t1, t2, t12) + 20 + np.log2(radii * phis * 2 * RADIAL_NODES)) * UNIT  # relative (see above)
+    mean, second, cross = np.exp(-sq / 2) * g1, np.exp(-sq) * g2, np.exp(-sq) * g12
+    mean_err = np.exp(-sq / 2) * (e1 + rounding * g1)
+    second_err, cross_err = np.exp(-sq) * (e2 + rounding * g2), np.exp(-sq) * (e12 + rounding * g12)
+    pairs = same_block_pairs(features, dim)
+    share = pairs / features**2
+    covariance = cross - mean**2
+    mse_iid = (second - mean**2) / features + (mean - target) ** 2
+    mse = mse_iid + share * covariance
+    reduction = -share * covariance
+    scale = second / features + share * cross + (1 + 1 / features + share) * mean**2 + target**2
+    mse_err = (second_err / features + share * cross_err + 2 * (mean / features + share * mean + abs(mean - target)) * mean_err
+               + 16 * UNIT * scale)
+    reduction_err = share * (cross_err + 2 * mean * mean_err + 16 * UNIT * (cross + mean**2))
+    if max(mse_err, reduction_err) > ORTHOGONAL_QUADRATURE_RTOL * scale:
+        raise NumericError(
+            f"orthogonal MSE quadrature did not converge: error estimate {max(mse_err, reduction_err) / scale:.2g} of the scale"
+        )
+    bound_reduction = constant * (target - np.exp(-sq / 2)) ** 2
+    rng = np.random.default_rng(seed)
+    moments, fourth, first = pair_moment_samples(rng, dim, replicates, sign_fix, fixed_norms=fixed_norms)
+    single_reference, single_reference_error = single_fourth_moment(dim)
+    return Estimate(
+        value=float(mse),
+        method=(
+            f"MSE of {features} orthogonal positive features by quadrature of the one- and two-direction Haar laws "
+            f"({count} Gauss-Jacobi nodes for one direction, {radii} x {phis} on the disc, chi_d moment generating "
+            f"function by Gauss-Legendre); the sampler checked on {replicates} blocks"
+        ),
+        n=radii * phis,
+        seed=seed,
+        details={
+            "error": float(mse_err),
+            "reduction": float(reduction),
+            "reduction_error": float(reduction_err),
+            "bound_reduction": float(bound_reduction),
+            "bound_reduction_error": float(16 * UNIT * bound_reduction + 8 * UNIT * abs(constant) * target**2),
+            "mse_iid": float(mse_iid),
+            "mean": float(mean),
+            "same_block_pairs": pairs,
+            "pair_moment": mean_estimate(moments, "mean of t_i^2 t_j^2 over the ordered pairs of one block", seed),
+            "pair_moment_reference": reference,
+            "pair_moment_reference_error": reference_error,
+            "fourth_moment": mean_estimate(fourth, "mean of t_i^4 over the frequencies of one block", seed),
+            "fourth_moment_reference": single_reference,
+            "fourth_moment_reference_error": single_reference_error,
+            **haar_check(first),
+        },
+    )
+
+
+def _variant_disc_rule_single_exponent(dim: int, count: int, angles: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Known-false: the pair law on the disc with the one-direction exponent :math:`(d-3)/2` instead of
+    :math:`(d-4)/2` (the Jacobian of the second direction forgotten)."""
+    phi = 2 * np.pi * (np.arange(angles) + 0.5) / angles
+    x, weights = _jacobi(count, (dim - 3) / 2, 0.0)
+    radius = np.sqrt((1 + x) / 2)
+    a, b = radius[:, None] * np.cos(phi), radius[:, None] * np.sin(phi)
+    return a, b, np.broadcast_to(weights[:, None] / angles, a.shape)
+
+
+def _variant_orthogonal_fixed_norms(
+    x: np.ndarray, y: np.ndarray, features: int, replicates: int, seed: int, sign_fix: bool = True
+) -> Estimate:
+    r"""Known-false: orthogonal directions all scaled to :math:`\sqrt d` (the Performer's "scaling" option)
+    instead of independent :math:`\chi_d` norms, so :math:`\omega_i` is not :math:`N(0, I_d)`."""
+    rng = np.random.default_rng(seed)
+    estimates, first, _ = _tilted_orthogonal_replicates(rng, x, y, features, replicates, sign_fix, CHUNK, fixed_norms=True)
+    return mean_estimate(estimates, "orthogonal positive features with norms sqrt(d)", seed,
+                         _resolution("positive", x, y), **haar_check(first))
+
+
+def _variant_orthogonal_without_norm_factor(
+    x: np.ndarray, y: np.ndarray, features: int, replicates: int, seed: int, sign_fix: bool = True
+) -> Estimate:
+    r"""Known-false: orthogonal positive features of :math:`x` without the factor :math:`e^{-|x|^2/2}`."""
+    rng = np.random.default_rng(seed)
+    estimates, first, _ = _tilted_orthogonal_replicates(rng, x, y, features, replicates, sign_fix, CHUNK, sq=float(y @ y))
+    return mean_estimate(estimates, "orthogonal positive features without e^{-|x|^2/2}", seed,
+                         _resolution("positive", x, y), **haar_check(first))

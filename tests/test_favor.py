@@ -141,13 +141,110 @@ def test_estimate_without_sign_fix_is_biased() -> None:
 
 
 def test_orthogonal_mse_is_below_bound_and_below_iid() -> None:
-    mse_ort, bound, mse_pos = (float(v) for v in exact.orthogonal_mse(8, 8, exact.pair_values(0.3, 0.3, 30)).result)
+    mse_ort, bound, mse_pos, reduction, bound_reduction = (
+        float(v) for v in exact.orthogonal_mse(8, 8, exact.pair_values(0.3, 0.3, 30)).result
+    )
     assert mse_ort < bound < mse_pos
+    assert reduction == pytest.approx(mse_pos - mse_ort, rel=1e-9) and bound_reduction == pytest.approx(mse_pos - bound, rel=1e-9)
 
 
 def test_kummer_closed_form_for_odd_dimension() -> None:
-    mse_ort, bound, _ = (float(v) for v in exact.orthogonal_mse(5, 3, exact.pair_values(0.3, 0.2, 45)).result)
+    mse_ort, bound, *_ = (float(v) for v in exact.orthogonal_mse(5, 3, exact.pair_values(0.3, 0.2, 45)).result)
     assert 0 < mse_ort < bound
+
+
+# --- F3 numerics at practitioners' norms: importance sampling of the sampler, quadrature of the Haar laws -------------
+
+
+@pytest.mark.parametrize("dim", [2, 3, 8, 64])
+def test_chi_moment_generating_function_against_kummer(dim: int) -> None:
+    """E e^{sR}, R ~ chi_d, against 1F1(d/2; 1/2; s^2/2) + s sqrt2 G((d+1)/2)/G(d/2) 1F1((d+1)/2; 3/2; s^2/2) at 150 digits."""
+    import mpmath
+
+    s = np.array([-6.0, -0.5, 0.0, 0.7, 4.0, 12.0])
+    log_m, error, _ = numeric.log_chi_mgf(dim, s)
+    with mpmath.workdps(150):  # the two terms cancel to e^{-110} of their size at d = 64, s = -6
+        reference = [
+            float(mpmath.log(mpmath.hyp1f1(mpmath.mpf(dim) / 2, 0.5, mpmath.mpf(v) ** 2 / 2)
+                             + mpmath.mpf(v) * mpmath.sqrt(2) * mpmath.gamma(mpmath.mpf(dim + 1) / 2) / mpmath.gamma(mpmath.mpf(dim) / 2)
+                             * mpmath.hyp1f1(mpmath.mpf(dim + 1) / 2, 1.5, mpmath.mpf(v) ** 2 / 2)))
+            for v in s
+        ]
+    assert np.allclose(log_m, reference, rtol=0, atol=1e-12)
+    assert np.all(error < 1e-11)
+
+
+@pytest.mark.parametrize("dim", [2, 3, 5, 64])
+def test_disc_law_gives_the_haar_pair_moment(dim: int) -> None:
+    """E[a^2 b^2] for two orthonormal Haar columns is 1/(d(d+2)), so E t_i^2 t_j^2 = d/(d+2) (iid: 1)."""
+    value, error = numeric.pair_fourth_moment(dim)
+    assert value == pytest.approx(dim / (dim + 2), rel=1e-12) and error < 1e-10
+
+
+@pytest.mark.parametrize(("norm", "angle", "dim", "features"), [(0.3, 30.0, 8, 8), (3.0, 30.0, 64, 64), (1.0, 90.0, 3, 3), (2.0, 60.0, 2, 2)])
+def test_orthogonal_mse_quadrature_matches_the_kummer_formula(norm: float, angle: float, dim: int, features: int) -> None:
+    import sympy
+
+    result = exact.orthogonal_mse(dim, features, exact.pair_values(norm, norm, angle)).result
+    constant = 2 * (features - 1) / (features * (dim + 2))
+    estimate = numeric.orthogonal_mse_quadrature(*numeric.pair(norm, norm, angle, dim), features, constant, 200, 0)
+    assert estimate.value == pytest.approx(float(sympy.N(result[0], 30)), rel=1e-11)
+    assert estimate.details["reduction"] == pytest.approx(float(sympy.N(result[3], 30)), rel=1e-11)
+    assert estimate.details["bound_reduction"] == pytest.approx(float(sympy.N(result[4], 30)), rel=1e-12)
+    assert estimate.details["error"] < 1e-8 * estimate.value
+
+
+def test_orthogonal_mse_quadrature_agrees_with_plain_monte_carlo_at_small_norm() -> None:
+    """Where plain Monte Carlo of the sampler is trustworthy (|x + y| = 0.58) it agrees with the quadrature."""
+    x, y = numeric.pair(0.3, 0.3, 30.0, 8)
+    quadrature = numeric.orthogonal_mse_quadrature(x, y, 8, 0.0, 100, 0)
+    direct = numeric.kernel_mse("positive", x, y, 8, 40_000, 1, orthogonal=True)
+    assert abs(direct.value - quadrature.value) < 5 * direct.stderr
+    iid = quadrature.details["mse_iid"]
+    assert (iid - quadrature.value) > 10 * direct.stderr  # the orthogonal reduction is resolved by the sampler
+
+
+def test_iid_directions_fail_the_pair_moment() -> None:
+    """The pair-moment check has power against a sampler whose directions are not orthogonal (iid Gaussian frequencies)."""
+    rng = np.random.default_rng(0)
+    omega = numeric.gaussian_frequencies(rng, 4000, 8, 8)
+    squares = omega[..., 0] ** 2
+    stream = numeric.BatchStream.of((np.sum(squares, -1) ** 2 - np.sum(squares**2, -1)) / 56)
+    estimate = numeric.mean_estimate(stream, "iid", 0)
+    reference, _ = numeric.pair_fourth_moment(8)
+    assert abs(estimate.value - reference) / estimate.stderr > 9
+
+
+@pytest.mark.parametrize(("norm", "angle", "dim", "features"), [(3.0, 60.0, 64, 256), (3.0, 0.0, 16, 40), (2.0, 120.0, 8, 8)])
+def test_tilted_orthogonal_mean_is_unbiased_at_large_norms(norm: float, angle: float, dim: int, features: int) -> None:
+    x, y = numeric.pair(norm, norm, angle, dim)
+    estimate = numeric.kernel_mean("positive", x, y, features, 1000, 3, orthogonal=True)
+    target = math.exp(x @ y)
+    assert abs(estimate.value - target) < 5 * estimate.stderr
+    assert estimate.stderr < 0.05 * target  # log-s.d. 0.5 after the tilt: about 0.5/sqrt(n) relative
+    assert 0.5 < estimate.replicate_stderr / estimate.stderr < 2
+
+
+def test_fixed_norms_fail_the_fourth_moment_not_the_pair_moment() -> None:
+    """Norms sqrt(d) keep E t_i^2 t_j^2 = d/(d+2) but give E t^4 = 3d/(d+2) instead of 3: the fourth moment sees them."""
+    rng = np.random.default_rng(0)
+    pairs, fourth, _ = numeric.pair_moment_samples(rng, 8, 20_000, fixed_norms=True)
+    reference, _ = numeric.pair_fourth_moment(8)
+    assert abs(pairs.moments.mean - reference) < 5 * pairs.moments.stderr
+    assert numeric.single_fourth_moment(8)[0] == pytest.approx(3.0, rel=1e-12)
+    assert (3.0 - fourth.moments.mean) / fourth.moments.stderr > 20
+
+
+def test_reflection_completes_a_haar_block() -> None:
+    """The reflected blocks stay orthogonal and carry the tilted direction in the chosen column."""
+    rng = np.random.default_rng(0)
+    q = numeric.haar_blocks(rng, (20,), 6)
+    target = rng.standard_normal((20, 6))
+    target /= np.linalg.norm(target, axis=-1, keepdims=True)
+    column = rng.integers(6, size=20)
+    reflected = numeric._reflect_onto(q, column, target)
+    assert np.allclose(np.swapaxes(reflected, -1, -2) @ reflected, np.eye(6), atol=1e-12)
+    assert np.allclose(reflected[np.arange(20), :, column], target, atol=1e-12)
 
 
 def test_stacked_blocks_need_m_at_most_d() -> None:
@@ -266,7 +363,7 @@ def test_every_witness_violates_its_hypothesis(claim: twofold.Claim) -> None:
     ("claim_id", "override"),
     [
         ("favor.positive_mse", {"norm_x": 3.5}),
-        ("favor.orthogonal_mse", {"norm_x": 0.9}),
+        ("favor.orthogonal_mse", {"norm_x": 3.5}),
         ("favor.positive_unbiased", {"m": 0}),
         ("favor.positive_unbiased", {"samples": 10**9}),
         ("favor.orthogonal_unbiased", {"sign_fix": 2}),
