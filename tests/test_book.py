@@ -230,8 +230,9 @@ def test_one_template_for_every_sheet() -> None:
     """A one-claim sheet has the book's parts: title page, contents, summary, a section and a subsection."""
     claim = twofold.get_claim("taylor.derivative_identity")
     source = render_tex([(claim, claim.verify(seed=0))])
-    for part in (r"\begin{titlepage}", r"\tableofcontents", r"\begin{longtable}", r"\section{", r"\subsection{"):
+    for part in (r"\begin{titlepage}", r"\tableofcontents", r"\section*{Summary of verdicts}", r"\section{", r"\subsection{"):
         assert source.count(part) == 1, part
+    assert source.count(r"\begin{longtable}") == 2  # the summary, and the claim's evidence (breaks across pages)
     assert r"\twofoldfigure" not in source.split(r"\begin{document}")[1]
 
 

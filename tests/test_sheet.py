@@ -57,7 +57,7 @@ def taylor_pairs() -> list[tuple[twofold.Claim, twofold.Verdict]]:
 def test_rendered_tex_contains_statements_and_evidence(taylor_pairs) -> None:
     source = render_tex(taylor_pairs)
     assert source.count(r"\section{") == 1 and source.count(r"\subsection{") == len(taylor_pairs)
-    assert r"\begin{tabular}" in source and "checked by sympy" in source
+    assert r"\begin{longtable}[l]" in source and "checked by sympy" in source
     for pair in taylor_pairs:
         derivation = pair[1].derivation
         scope = f"Proved for {derivation.proved_for}" if derivation.proved_for else "Checked at "

@@ -200,7 +200,7 @@ def _orthogonal_mse(derivation: Derivation, estimate: Estimate, params: dict[str
         _quadrature_agrees(reduction, details["reduction"], details["reduction_error"],
                            r"reduction $\mathrm{MSE_{pos}} - \mathrm{MSE_{ort}}$"),
         _quadrature_agrees(bound_reduction, details["bound_reduction"], details["bound_reduction_error"],
-                           r"claimed reduction $\frac{2(m-1)}{m(d+2)}(\mathrm{SM} - e^{-(|x|^2+|y|^2)/2})^2$"),
+                           r"claimed reduction $\frac{2(m-1)}{m(d+2)}(\mathrm{SM} - \exp(-(|x|^2+|y|^2)/2))^2$"),
         crosscheck.at_most(
             details["bound_reduction"] - details["reduction"],
             slack,
