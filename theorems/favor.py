@@ -701,21 +701,42 @@ def _moment_steps(proof: Proof) -> sympy.Expr:
 
 
 def _kummer_closed_form(proof: Proof, dimension: int, z: Symbol) -> sympy.Expr:
-    r"""Closed form :math:`F` of :math:`{}_1F_1(d; d/2; z)` (sympy ``hyperexpand``), certified independently:
-    :math:`F` solves Kummer's equation :math:`zF'' + (d/2 - z)F' - dF = 0` with :math:`F(0) = 1`,
-    :math:`F'(0) = 2`, which determines the solution analytic at 0."""
-    closed = hyperexpand(hyper([dimension], [Rational(dimension, 2)], z))
-    kummer = z * closed.diff(z, 2) + (Rational(dimension, 2) - z) * closed.diff(z) - dimension * closed
-    solved = is_zero(kummer)
-    start = (limit(closed, z, 0, "+"), limit(closed.diff(z), z, 0, "+"))
+    r"""Closed form :math:`F` of :math:`{}_1F_1(d; d/2; z)`, certified independently: :math:`F` solves
+    Kummer's equation :math:`zF'' + (d/2 - z)F' - dF = 0` with :math:`F(0) = 1`, :math:`F'(0) = 2`,
+    which determines the solution analytic at 0.
+
+    Even :math:`d`: Kummer's transformation :math:`{}_1F_1(a; b; z) = e^z\,{}_1F_1(b - a; b; -z)` gives
+    :math:`F = e^z P(z)` with :math:`P` the terminating series of :math:`{}_1F_1(-d/2; d/2; -z)` (degree
+    :math:`d/2`), and the equation becomes the polynomial identity
+    :math:`z(P'' + 2P' + P) + (d/2 - z)(P' + P) - dP = 0`, decided exactly (milliseconds at :math:`d = 64`).
+    Odd :math:`d`: sympy's ``hyperexpand`` proposes :math:`F` (it has error-function terms) and the
+    equation is reduced by the simplifiers, the initial values taken as limits.
+    """
+    half = Rational(dimension, 2)
+    if dimension % 2 == 0:
+        polynomial = sympy.Poly(
+            sum(rf(-half, j) / (rf(half, j) * sympy.factorial(j)) * (-z) ** j for j in range(dimension // 2 + 1)), z
+        )
+        slope = polynomial.diff(z)
+        residual = z * (slope.diff(z) + 2 * slope + polynomial) + (half - z) * (slope + polynomial) - dimension * polynomial
+        solved = "exact polynomial arithmetic" if residual.is_zero else None
+        start = (polynomial.eval(0), slope.eval(0) + polynomial.eval(0))
+        closed = exp(z) * polynomial.as_expr()
+        rule = r"Kummer's transformation $e^z\,{}_1F_1(-d/2; d/2; -z)$, a polynomial times $e^z$; checked by Kummer's equation and initial values"
+    else:
+        closed = hyperexpand(hyper([dimension], [half], z))
+        kummer = z * closed.diff(z, 2) + (half - z) * closed.diff(z) - dimension * closed
+        solved = is_zero(kummer)
+        start = (limit(closed, z, 0, "+"), limit(closed.diff(z), z, 0, "+"))
+        rule = "hyperexpand; checked by Kummer's equation and initial values"
     proof.certify(
-        rf"closed form of ${{}}_1F_1({dimension}; {Rational(dimension, 2)}; z)$",
-        hyper([dimension], [Rational(dimension, 2)], z),
+        rf"closed form of ${{}}_1F_1({dimension}; {half}; z)$",
+        hyper([dimension], [half], z),
         "=",
         closed,
-        rule="hyperexpand; checked by Kummer's equation and initial values",
+        rule=rule,
         holds=solved is not None and start == (1, 2),
-        check=f"{solved}(z F'' + (d/2 - z) F' - d F) = 0; F(0), F'(0) = {start}",
+        check=f"{solved}: z F'' + (d/2 - z) F' - d F = 0; F(0), F'(0) = {start}",
     )
     return closed
 
