@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy import stats
+import scipy
 from scipy.integrate import solve_ivp
 
 from twofold.contract import Estimate, NumericError
@@ -579,7 +579,7 @@ class DescentGaps:
 
     def slope(self) -> tuple[float, float]:
         r"""Least-squares slope of :math:`\log\|\theta^{GD} - \theta(T)\|` on :math:`\log\eta`, and its standard error."""
-        fit = stats.linregress(np.log(self.rates), np.log(self.parameter_gaps))
+        fit = scipy.stats.linregress(np.log(self.rates), np.log(self.parameter_gaps))
         return float(fit.slope), float(fit.stderr)
 
     def leading_constant(self) -> float:

@@ -49,7 +49,8 @@ import networkx as nx
 import numpy as np
 import scipy.sparse
 from scipy.sparse import csgraph
-from scipy import optimize, special, stats
+import scipy
+from scipy import optimize, special
 
 from twofold.contract import Estimate, NumericError
 from twofold.numerics.stats import LawFit, mean_with_batches, proportion
@@ -77,7 +78,7 @@ def law_fit(counts: np.ndarray, probabilities: np.ndarray, alpha: float = ALPHA)
 
 def proportion_interval(successes: int, trials: int, alpha: float = ALPHA) -> tuple[float, float]:
     """Clopper–Pearson interval for a binomial proportion at confidence ``1 - alpha``."""
-    interval = stats.binomtest(int(successes), int(trials)).proportion_ci(confidence_level=1 - alpha, method="exact")
+    interval = scipy.stats.binomtest(int(successes), int(trials)).proportion_ci(confidence_level=1 - alpha, method="exact")
     return float(interval.low), float(interval.high)
 
 
@@ -93,8 +94,8 @@ class KsFit:
 
 def ks_fit(samples: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray], alpha: float = ALPHA) -> dict[str, float]:
     """``scipy.stats.kstest`` against ``cdf``, with the exact critical value; returned as a JSON-friendly dict."""
-    result = stats.kstest(samples, cdf)
-    fit = KsFit(float(result.statistic), float(stats.kstwo.isf(alpha, samples.size)), float(result.pvalue), int(samples.size))
+    result = scipy.stats.kstest(samples, cdf)
+    fit = KsFit(float(result.statistic), float(scipy.stats.kstwo.isf(alpha, samples.size)), float(result.pvalue), int(samples.size))
     return dataclasses.asdict(fit)
 
 
@@ -208,7 +209,7 @@ def rejection_continuous(scale: float, slack: float, samples: int, seed: int) ->
         accepted=kept,
         envelope=math.exp(log_envelope),
         argmax=float(best.x),
-        ks=ks_fit(proposals[accepted], stats.norm.cdf),
+        ks=ks_fit(proposals[accepted], scipy.stats.norm.cdf),
     )
 
 

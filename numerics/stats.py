@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+import scipy
 
 from twofold.contract import Estimate, NumericError
 
@@ -127,6 +127,6 @@ def law_fit(counts: np.ndarray, probabilities: np.ndarray, alpha: float) -> LawF
         chi2, p_value = 0.0, 1.0
     else:
         chi2 = float(np.sum((cells - expected) ** 2 / expected))
-        p_value = float(stats.chi2.sf(chi2, dof))
-    critical = float(stats.chi2.isf(alpha, dof)) if dof else 0.0
+        p_value = float(scipy.stats.chi2.sf(chi2, dof))
+    critical = float(scipy.stats.chi2.isf(alpha, dof)) if dof else 0.0
     return LawFit(chi2, dof, critical, p_value, tv, tv_bound, int(total))

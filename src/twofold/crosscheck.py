@@ -25,12 +25,14 @@ import math
 from typing import Any
 
 import sympy
-from scipy import stats
+import scipy
 
 from twofold.model import Comparison, Estimate
 from twofold.plaintext import to_unicode
 
 FIVE_SIGMA = 5.0
+# Two-sided tail of one 5-sigma test, P(|Z| > 5) = erfc(5/sqrt 2), about 5.7e-7.
+FIVE_SIGMA_RATE = math.erfc(FIVE_SIGMA / math.sqrt(2))
 
 
 def tex_number(value: float, spec: str = "g") -> str:
@@ -111,7 +113,7 @@ def stderr_agrees(estimate: Estimate, level: float = STDERR_LEVEL) -> Comparison
         raise ValueError("stderr_agrees needs a standard error and one measured from >= 2 batch means")
     dof = estimate.replicates - 1
     q = dof * (estimate.replicate_stderr / estimate.stderr) ** 2
-    low, high = stats.chi2.ppf(level / 2, dof), stats.chi2.isf(level / 2, dof)
+    low, high = scipy.stats.chi2.ppf(level / 2, dof), scipy.stats.chi2.isf(level / 2, dof)
     statistic = max(low / q if q > 0 else math.inf, q / high)
     return Comparison(
         method=rf"reported s.e. agrees with the batch-means s.e. ($\chi^2_{{{dof}}}$, $\alpha = {tex_number(level)}$)",

@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
-from scipy import stats
+import scipy
 
 from twofold import sweep_stats
 from twofold.contract import InputError
@@ -114,7 +114,7 @@ def overview(claim: str, records: Sequence[Record]) -> Figure:
     elif p:
         left.hist(p, bins=20, range=(0, 1), density=True, color="tab:blue", alpha=0.7)
         left.axhline(1.0, color="black", lw=1)
-        left.set(title=f"p-values (KS vs U(0,1): p = {stats.kstest(p, 'uniform').pvalue:.3g})", xlabel="p")
+        left.set(title=f"p-values (KS vs U(0,1): p = {scipy.stats.kstest(p, 'uniform').pvalue:.3g})", xlabel="p")
         right.axis("off")
     else:
         left.axis("off")
@@ -126,7 +126,7 @@ def draw_histogram(axes: Any, z: Sequence[float]) -> None:
     """Histogram of the z-scores (density) over the N(0,1) density."""
     grid = np.linspace(min(-4.0, min(z)), max(4.0, max(z)), 200)
     axes.hist(z, bins=max(10, min(60, int(math.sqrt(len(z))) * 2)), density=True, color="tab:blue", alpha=0.7)
-    axes.plot(grid, stats.norm.pdf(grid), color="black", lw=1, label="N(0,1)")
+    axes.plot(grid, scipy.stats.norm.pdf(grid), color="black", lw=1, label="N(0,1)")
     axes.set(title=f"{len(z)} z-scores", xlabel="z")
     axes.legend(fontsize=7)
 
@@ -134,11 +134,11 @@ def draw_histogram(axes: Any, z: Sequence[float]) -> None:
 def draw_qq(axes: Any, z: Sequence[float]) -> None:
     """QQ plot of the z-scores against N(0,1), the identity line, and the KS p-value in the title."""
     ordered = np.sort(np.asarray(z))
-    quantiles = stats.norm.ppf((np.arange(1, len(ordered) + 1) - 0.5) / len(ordered))
+    quantiles = scipy.stats.norm.ppf((np.arange(1, len(ordered) + 1) - 0.5) / len(ordered))
     limit = float(max(np.max(np.abs(ordered)), np.max(np.abs(quantiles)), 3.0))
     axes.plot([-limit, limit], [-limit, limit], color="black", lw=1)
     axes.plot(quantiles, ordered, ".", color="tab:blue", ms=3)
-    axes.set(title=f"QQ vs N(0,1): KS p = {stats.kstest(z, 'norm').pvalue:.3g}", xlabel="N(0,1) quantile",
+    axes.set(title=f"QQ vs N(0,1): KS p = {scipy.stats.kstest(z, 'norm').pvalue:.3g}", xlabel="N(0,1) quantile",
              ylabel="z-score", aspect="equal")
 
 

@@ -17,13 +17,13 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-from scipy import stats
+import scipy
 
 from twofold.contract import jsonable
-from twofold.crosscheck import FIVE_SIGMA
+from twofold.crosscheck import FIVE_SIGMA_RATE
 from twofold.store import Record, canonical
 
-LEVEL = float(2 * stats.norm.sf(FIVE_SIGMA))
+LEVEL = FIVE_SIGMA_RATE
 
 
 def summary(records: Sequence[Record], seconds: float, skipped: int = 0) -> dict[str, Any]:
@@ -55,9 +55,9 @@ def calibration(records: Sequence[Record]) -> dict[str, Any] | None:
         return None
     calibrated = [r for r in records if r.zscores or r.pvalues]
     if z:
-        statistic, sample, ks = "z-score", z, stats.kstest(z, "norm").pvalue
+        statistic, sample, ks = "z-score", z, scipy.stats.kstest(z, "norm").pvalue
     else:
-        statistic, sample, ks = "p-value", p, stats.kstest(p, "uniform").pvalue
+        statistic, sample, ks = "p-value", p, scipy.stats.kstest(p, "uniform").pvalue
     return {
         "statistic": statistic,
         "count": len(sample),

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import sympy
-from scipy import stats
+import scipy
 
 from twofold import crosscheck
 from twofold.contract import Estimate
@@ -27,7 +27,7 @@ from twofold.theorems import favor as exact
 
 SOURCE = "Su Jianlin, kexue.fm post 7921 (Dec 2020); Choromanski et al., Rethinking Attention with Performers (2020)"
 # Two-sided tail of a single 5-sigma check; grids of N entries share it (Bonferroni).
-FAMILY_WISE_RATE = 2 * stats.norm.sf(crosscheck.FIVE_SIGMA)
+FAMILY_WISE_RATE = crosscheck.FIVE_SIGMA_RATE
 SYMBOLS = (exact.a, exact.b, exact.c, exact.d, exact.m, exact.t, exact.w, exact.s, exact.theta)
 DEFINED = r",\quad a = |x|,\ b = |y|,\ c = x\cdot y"
 
@@ -114,7 +114,7 @@ def _stderrs_agree(means: np.ndarray, stderrs: np.ndarray, batch: np.ndarray, ba
     resolution = crosscheck.ROUNDING * crosscheck.EPSILON * np.abs(np.asarray(means, dtype=float))
     constant = (stderrs <= resolution) & (batch <= resolution)
     ratio = np.where(constant, float(dof), dof * (batch / np.where(stderrs > 0, stderrs, 1.0)) ** 2)
-    low, high = stats.chi2.ppf(level / 2 / ratio.size, dof), stats.chi2.isf(level / 2 / ratio.size, dof)
+    low, high = scipy.stats.chi2.ppf(level / 2 / ratio.size, dof), scipy.stats.chi2.isf(level / 2 / ratio.size, dof)
     statistic = float(max(np.max(low / ratio), np.max(ratio / high)))
     return crosscheck.at_most(
         statistic,
@@ -133,7 +133,7 @@ def _entrywise_z(derivation: Derivation, estimate: Estimate, params: dict[str, A
     signed = (means - target) / stderrs
     scores = np.abs(signed)
     worst = np.unravel_index(int(np.argmax(scores)), scores.shape)
-    threshold = float(stats.norm.isf(FAMILY_WISE_RATE / (2 * scores.size)))
+    threshold = float(scipy.stats.norm.isf(FAMILY_WISE_RATE / (2 * scores.size)))
     entries = crosscheck.at_most(
         float(scores[worst]),
         threshold,
