@@ -25,8 +25,8 @@ JOBS = 2
 TARGET_SECONDS = 30.0
 FULL_TARGET_SECONDS = 300.0
 MIN_VARIANTS = 40
-QUICK_CLAIMS = ("taylor.derivative_identity",)
-QUICK_FAMILIES = ("taylor",)
+QUICK_CLAIMS = ("position.first_block",)
+QUICK_FAMILIES = ("position",)
 TIMEOUT = 900
 
 
