@@ -49,7 +49,6 @@ import networkx as nx
 import numpy as np
 import scipy.sparse
 from scipy.sparse import csgraph
-import scipy
 from scipy import optimize, special
 
 from twofold.contract import Estimate, NumericError

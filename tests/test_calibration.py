@@ -96,12 +96,16 @@ def _cheapest_per_family(quick_verdicts: dict[str, twofold.Verdict]) -> list[str
     return sorted(chosen.values())
 
 
-def test_calibration_detects_a_stderr_off_by_two() -> None:
-    """The detector has power: z-scores of a standard error half the true one (z doubled) are rejected."""
+def test_calibration_detects_a_stderr_off_by_two(quick_verdicts: dict[str, twofold.Verdict]) -> None:
+    """The detector has power: z-scores of a standard error half the true one (z doubled), or twice it, are
+    rejected, also at the smallest per-position level the Bonferroni split uses (the claim with most statistics)."""
+    positions = max(len(v.comparison.zscores) + len(v.comparison.pvalues) for v in quick_verdicts.values() if v.comparison)
     z = np.random.default_rng(7).standard_normal(QUICK_SEEDS)
-    assert calibration_failures(z, np.array([])) == []
-    assert calibration_failures(2 * z, np.array([]))
-    assert calibration_failures(z / 2, np.array([]))
+    assert positions > 1
+    for level in (LEVEL, LEVEL / positions):
+        assert calibration_failures(z, np.array([]), level) == []
+        assert calibration_failures(2 * z, np.array([]), level)
+        assert calibration_failures(z / 2, np.array([]), level)
 
 
 def test_each_statistical_family_is_calibrated(quick_verdicts: dict[str, twofold.Verdict]) -> None:

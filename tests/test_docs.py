@@ -4,7 +4,6 @@ reference is current, and every family page has the same parts."""
 from __future__ import annotations
 
 import importlib.metadata
-
 import subprocess
 import sys
 from html.parser import HTMLParser
